@@ -1,0 +1,298 @@
+"""Generating a JSON value that satisfies a JSON Schema, guided by field names and a session world."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from gtm_mcp.backends.schema import vocabulary as vocab
+from gtm_mcp.backends.schema.regex import string_matching
+from gtm_mcp.backends.schema.world import World
+
+MAX_DEPTH = 24  # recursive $refs stop here
+DEEP = 10  # below this depth, lists hold only their minimum number of items
+
+
+@dataclass
+class Context:
+    rng: random.Random
+    root: dict[str, Any]
+    world: World
+    arguments: dict[str, Any]
+    topic: str
+    creates: bool  # the tool creates things: hand out fresh ids
+    validator_for: Any  # callable(schema) -> jsonschema validator (for echo checks)
+    entity: dict[str, Any] = field(default_factory=dict)  # fields of the entity an argument refers to
+
+
+def _resolve(schema: Any, ctx: Context) -> Any:
+    seen = 0
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 20:
+        ref = schema["$ref"]
+        if not ref.startswith("#"):
+            return {k: v for k, v in schema.items() if k != "$ref"}
+        target: Any = ctx.root
+        for raw in ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else []:
+            key = raw.replace("~1", "/").replace("~0", "~")
+            target = target[int(key)] if isinstance(target, list) else target.get(key, {})
+        extra = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**target, **extra} if isinstance(target, dict) else target
+        seen += 1
+    return schema
+
+
+def _merge_all_of(schema: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    merged = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in schema.get("allOf") or []:
+        part = _resolve(part, ctx)
+        if not isinstance(part, dict):
+            continue
+        part = _merge_all_of(part, ctx) if "allOf" in part else part
+        for key, value in part.items():
+            if key == "properties":
+                merged["properties"] = {**merged.get("properties", {}), **value}
+            elif key == "required":
+                merged["required"] = list(dict.fromkeys([*merged.get("required", []), *value]))
+            else:
+                merged.setdefault(key, value)
+    return merged
+
+
+def _type_of(schema: dict[str, Any], rng: random.Random) -> str | None:
+    t = schema.get("type")
+    if isinstance(t, list):
+        options = [x for x in t if x != "null"] or t
+        return options[0] if options else None
+    if t is not None:
+        return t
+    if "properties" in schema or "additionalProperties" in schema:
+        return "object"
+    if "items" in schema or "prefixItems" in schema:
+        return "array"
+    if any(k in schema for k in ("minLength", "maxLength", "pattern", "format")):
+        return "string"
+    if any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")):
+        return "number"
+    return None
+
+
+def _fits(value: Any, schema: Any, ctx: Context) -> bool:
+    if not isinstance(schema, dict) or schema == {}:
+        return True
+    try:
+        return ctx.validator_for(schema).is_valid(value)
+    except Exception:
+        return False
+
+
+def generate(schema: Any, name: str, ctx: Context, depth: int = 0) -> Any:
+    """A value for `schema` at a field called `name`."""
+    schema = _resolve(schema, ctx)
+    if schema is True or schema is None:
+        schema = {}
+    if schema is False:
+        return None
+    if "allOf" in schema:
+        schema = _merge_all_of(schema, ctx)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return ctx.rng.choice(schema["enum"])
+    for key in ("oneOf", "anyOf"):
+        if schema.get(key):
+            options = [o for o in schema[key] if not (isinstance(o, dict) and o.get("type") == "null")]
+            options = options or schema[key]
+            base = {k: v for k, v in schema.items() if k != key}
+            for option in options:
+                option = _resolve(option, ctx)
+                candidate = generate({**base, **option} if isinstance(option, dict) else option, name, ctx, depth + 1)
+                if _fits(candidate, schema, ctx):
+                    return candidate
+            return generate(options[0], name, ctx, depth + 1)
+    kind = _type_of(schema, ctx.rng)
+    if kind is None:
+        kind = "string"
+    if depth > MAX_DEPTH:
+        return {"object": {}, "array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(kind)
+    if kind == "object":
+        return _object(schema, name, ctx, depth)
+    if kind == "array":
+        return _array(schema, name, ctx, depth)
+    if kind == "string":
+        return _string(schema, name, ctx)
+    if kind in ("integer", "number"):
+        return _number(schema, name, ctx, kind == "integer")
+    if kind == "boolean":
+        return ctx.rng.random() < 0.7
+    return None
+
+
+def _echo(name: str, schema: dict[str, Any], ctx: Context) -> tuple[bool, Any]:
+    """An argument or remembered entity value for this field, when one fits."""
+    for source in (ctx.arguments, ctx.entity):
+        if name in source and _fits(source[name], schema, ctx):
+            return True, source[name]
+    if vocab.is_id_field(name) and not ctx.creates:
+        # `id` in the output answers an `<thing>_id` argument (get_order(order_id) -> {"id": ...}).
+        for key, value in ctx.arguments.items():
+            if vocab.is_id_field(key) and isinstance(value, (str, int)) and not isinstance(value, bool) \
+                    and (name in ("id", "uuid") or vocab.id_prefix(key) == vocab.id_prefix(name)) \
+                    and _fits(value, schema, ctx):
+                return True, value
+    return False, None
+
+
+def _object(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> dict[str, Any]:
+    props: dict[str, Any] = schema.get("properties") or {}
+    required = [r for r in schema.get("required") or [] if isinstance(r, str)]
+    out: dict[str, Any] = {}
+    saved_entity = ctx.entity
+    for key in [*required, *[k for k in props if k not in required]]:
+        sub = _resolve(props.get(key, {}), ctx)
+        if depth == 0 or key in ctx.arguments:
+            found, value = _echo(key, sub if isinstance(sub, dict) else {}, ctx)
+            if found:
+                out[key] = value
+                continue
+        if ctx.entity and key in ctx.entity and _fits(ctx.entity[key], sub, ctx):
+            out[key] = ctx.entity[key]
+            continue
+        if vocab.is_id_field(key):
+            value = _identifier(key, sub if isinstance(sub, dict) else {}, ctx)
+            if value is not None:
+                out[key] = value
+                # Fields of an object that carries a remembered id come from that entity.
+                remembered = ctx.world.entity(value)
+                if remembered:
+                    ctx.entity = {**remembered, **ctx.entity} if depth == 0 else remembered
+                continue
+        out[key] = generate(sub, key, ctx, depth + 1)
+    extra = schema.get("additionalProperties")
+    min_props = int(schema.get("minProperties", 0) or 0)
+    i = 0
+    while len(out) < min_props and extra is not False and i < 50:
+        out.setdefault(f"{vocab.WORDS[i % len(vocab.WORDS)]}_{i}",
+                       generate(extra if isinstance(extra, dict) else {"type": "string"}, f"field_{i}", ctx, depth + 1))
+        i += 1
+    if depth > 0:
+        ctx.entity = saved_entity
+    _count_matches_list(out, props, ctx)
+    return out
+
+
+def _count_matches_list(out: dict[str, Any], props: dict[str, Any], ctx: Context) -> None:
+    """`total`/`count` next to a single list says how long the list is (when the schema allows)."""
+    lists = [v for v in out.values() if isinstance(v, list)]
+    if len(lists) != 1:
+        return
+    for key in ("total", "count", "total_count", "totalCount", "num_results", "result_count"):
+        if key in out and key not in ctx.arguments and isinstance(out[key], int) and not isinstance(out[key], bool) \
+                and _fits(len(lists[0]), props.get(key, {}), ctx):
+            out[key] = len(lists[0])
+
+
+def _array(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> list[Any]:
+    lo = int(schema.get("minItems", 0) or 0)
+    hi = schema.get("maxItems")
+    items = _resolve(schema.get("items", {}), ctx)
+    prefix = schema.get("prefixItems") or (schema["items"] if isinstance(schema.get("items"), list) else None)
+    if prefix:
+        return [generate(s, name, ctx, depth + 1) for s in prefix][: hi if hi is not None else None]
+    # Lists of things the session already knows come back with those things, newest first.
+    known = ctx.world.known_objects(items if isinstance(items, dict) else {}, ctx)
+    count = max(lo, min(len(known), 5)) if known else max(lo, ctx.rng.randint(1, 3))
+    if depth > DEEP:
+        count = lo
+    if hi is not None:
+        count = min(count, int(hi))
+    out = []
+    for i in range(count):
+        saved = ctx.entity
+        if i < len(known):
+            ctx.entity = known[i]
+        value = generate(items, name[:-1] if name.endswith("s") else name, ctx, depth + 1)
+        ctx.entity = saved
+        if schema.get("uniqueItems") and value in out:
+            continue
+        out.append(value)
+    while len(out) < lo:  # uniqueItems dropped repeats
+        out.append(generate(items, f"{name}{len(out)}", ctx, depth + 1))
+    return out
+
+
+def _identifier(name: str, schema: dict[str, Any], ctx: Context) -> Any:
+    if not ctx.creates:
+        for value in ctx.world.ids_for(name):
+            if _fits(value, schema, ctx):
+                return value
+    integer = _type_of(schema, ctx.rng) == "integer"
+    value = ctx.world.fresh_id(name, ctx.rng, integer=integer,
+                               as_uuid=schema.get("format") == "uuid")
+    return value if _fits(value, schema, ctx) else None
+
+
+def _string(schema: dict[str, Any], name: str, ctx: Context) -> str:
+    fmt = schema.get("format")
+    rng = ctx.rng
+    if fmt == "date-time":
+        value = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:" \
+                f"{rng.randint(0, 59):02d}:00Z"
+    elif fmt == "date":
+        value = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    elif fmt == "time":
+        value = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
+    elif fmt == "email" or fmt == "idn-email":
+        value = vocab.string_for("email", rng, ctx.topic)
+    elif fmt in ("uri", "url", "iri", "uri-reference"):
+        value = vocab.string_for("url", rng, ctx.topic)
+    elif fmt == "uuid":
+        value = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    elif fmt == "ipv4":
+        value = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    elif fmt == "ipv6":
+        value = "2001:db8::" + format(rng.randint(1, 0xFFFF), "x")
+    elif fmt in ("hostname", "idn-hostname"):
+        value = f"{rng.choice(vocab.WORDS)}.example.com"
+    else:
+        value = vocab.string_for(name, rng, ctx.topic)
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and not _fits(value, {"pattern": pattern}, ctx):
+        value = string_matching(pattern, rng) or value
+    lo, hi = int(schema.get("minLength", 0) or 0), schema.get("maxLength")
+    if len(value) < lo:
+        value = value + "x" * (lo - len(value))
+    if hi is not None and len(value) > int(hi):
+        value = value[: int(hi)]
+    return value
+
+
+def _number(schema: dict[str, Any], name: str, ctx: Context, integer: bool) -> float | int:
+    value: float = vocab.number_for(name, ctx.rng, integer)
+    lo = schema.get("minimum")
+    hi = schema.get("maximum")
+    xlo, xhi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    step = 1 if integer else 0.01
+    if isinstance(xlo, bool):  # draft-04
+        xlo, lo = (lo if xlo else None), (None if xlo else lo)
+    if isinstance(xhi, bool):
+        xhi, hi = (hi if xhi else None), (None if xhi else hi)
+    if xlo is not None:
+        lo = max(lo, xlo + step) if lo is not None else xlo + step
+    if xhi is not None:
+        hi = min(hi, xhi - step) if hi is not None else xhi - step
+    if lo is not None and hi is not None and lo > hi:
+        hi = lo
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        low = lo if lo is not None else (hi - 100 if hi is not None else 0)
+        high = hi if hi is not None else low + 100
+        value = ctx.rng.uniform(low, high) if not integer else ctx.rng.randint(int(-(-low // 1)), int(high // 1))
+    multiple = schema.get("multipleOf")
+    if multiple:
+        value = round(value / multiple) * multiple
+        if lo is not None and value < lo:
+            value += multiple
+    if integer:
+        return round(value)
+    return round(value, 4) if not multiple else value

@@ -1,0 +1,1 @@
+"""The way a call travels: argument check → session → backend → output check → result."""

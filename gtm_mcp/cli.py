@@ -1,0 +1,228 @@
+"""`gtm-mcp`: serve simulated tools over MCP, lint tool files, make one-shot calls, manage tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+EXAMPLES = """\
+examples:
+  gtm-mcp serve                                   # stdio, bundled example tools, schema backend
+  gtm-mcp serve --tools ../shared/data/livemcpbench/tools.json --transport http --port 8765
+  gtm-mcp serve --tools tools/ --watch tools/ --seed 7          # add/remove tool files while it runs
+  gtm-mcp serve --backend openai --base-url http://127.0.0.1:8000/v1 --model my-gtm
+  gtm-mcp check tools/ more_tools.jsonl           # lint tool files; exit 1 on any problem
+  gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
+  gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
+
+Settings also come from GTM_MCP_* environment variables (GTM_MCP_PORT=9000, GTM_MCP_TOOLS=a.json,b.json)
+and from a YAML/JSON/TOML file given with --config or GTM_MCP_CONFIG. Flags win over env, env over file.
+"""
+
+
+def _add_tool_source_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tools", nargs="+", metavar="PATH", help="tool files or directories (.json/.jsonl/.yaml); "
+                   "default: the bundled example tools")
+    p.add_argument("--format", help="force a tool format instead of detecting it (mcp, openai, gtm, seal-tools, "
+                   "stabletoolbench, livemcpbench, toolsdk)")
+    p.add_argument("--namespace", choices=["auto", "always", "never"],
+                   help="tools of different servers sharing a name: qualify as server__name (auto, the default), "
+                   "always qualify, or refuse (never)")
+
+
+def _add_backend_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["schema", "openai", "local"], help="what writes outputs (default: schema)")
+    p.add_argument("--seed", type=int, help="seed for deterministic outputs (default 0)")
+    p.add_argument("--base-url", help="openai backend: endpoint base URL, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--model", help="openai: model name; local: model directory, GGUF file or packaged name")
+    p.add_argument("--api-key-env", help="openai: environment variable holding the API key (default OPENAI_API_KEY)")
+    p.add_argument("--timeout", dest="timeout_s", type=float, help="model backends: seconds per request")
+    p.add_argument("--max-retries", type=int, help="openai: retries on connect errors, 429 and 5xx")
+    p.add_argument("--structured-output", choices=["auto", "on", "off"], help="openai: JSON-schema guided decoding")
+    p.add_argument("--max-new-tokens", type=int)
+    p.add_argument("--device", help="local: cpu, cuda, auto")
+    p.add_argument("--config", help="settings file (YAML, JSON or TOML)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gtm-mcp", description="Simulate any tool over MCP with a Generalist "
+                                     "Tool Model (or the model-free schema backend).", epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from gtm_mcp import __version__
+
+    parser.add_argument("--version", action="version", version=f"gtm-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the MCP server", epilog=EXAMPLES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_tool_source_flags(serve)
+    _add_backend_flags(serve)
+    serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8765)")
+    serve.add_argument("--watch", nargs="+", metavar="DIR", help="directories whose tool files are (re)loaded "
+                       "while the server runs")
+    serve.add_argument("--admin-token", help="require this Bearer token on /admin routes (needed off loopback)")
+    serve.add_argument("--skip-invalid", action="store_true", default=None,
+                       help="serve the valid tools and log the broken ones instead of refusing to start")
+    serve.add_argument("--allow-extra-params", action="store_true", default=None,
+                       help="accept parameters a tool's schema does not declare (default: refuse them)")
+    serve.add_argument("--max-sessions", type=int)
+    serve.add_argument("--session-ttl", dest="session_ttl_s", type=float, help="seconds an idle session is kept")
+    serve.add_argument("--max-history", type=int, help="calls kept per session")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING (logs go to stderr)")
+
+    check = sub.add_parser("check", help="lint tool definition files; exit 1 on any problem")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--format")
+    check.add_argument("--namespace", choices=["auto", "always", "never"], default="auto")
+    check.add_argument("--quiet", "-q", action="store_true", help="print problems only")
+
+    call = sub.add_parser("call", help="one simulated call, printed as JSON (exit 1 on an isError result)")
+    call.add_argument("tool")
+    call.add_argument("arguments", nargs="?", default="{}", help="arguments as a JSON object")
+    _add_tool_source_flags(call)
+    _add_backend_flags(call)
+    call.add_argument("--hidden-context", help="text the simulated tool may use but the agent never sees")
+
+    tools = sub.add_parser("tools", help="list, add or remove tools on a running HTTP server")
+    tools.add_argument("action", choices=["list", "add", "remove"])
+    tools.add_argument("items", nargs="*", help="files to add, or tool names to remove")
+    tools.add_argument("--url", default=os.environ.get("GTM_MCP_URL", "http://127.0.0.1:8765"))
+    tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"))
+    return parser
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(args).items() if k not in ("command",)}
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import anyio
+
+    from gtm_mcp.config import ConfigError, load_settings
+    from gtm_mcp.server.runtime import build_simulator, serve, setup_logging
+    from gtm_mcp.tools.errors import ToolLoadError
+
+    try:
+        settings = load_settings(_flags(args))
+    except ConfigError as e:
+        print(f"gtm-mcp: {e}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        simulator = build_simulator(settings)
+    except ToolLoadError as e:
+        print(f"gtm-mcp: refusing to start, {e}\n(use --skip-invalid to serve the valid tools anyway)",
+              file=sys.stderr)
+        return 1
+    except (ValueError, ImportError, OSError) as e:
+        print(f"gtm-mcp: cannot start the {settings.backend} backend: {e}", file=sys.stderr)
+        return 1
+    try:
+        anyio.run(serve, settings, simulator)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from gtm_mcp.tools.loader import files_under, load_lenient
+
+    files, _ = files_under(args.paths)
+    tools, problems = load_lenient(args.paths, fmt=args.format, namespace=args.namespace)
+    for problem in problems:
+        print(problem)
+    if not args.quiet:
+        status = "OK" if not problems else f"{len(problems)} problem(s)"
+        print(f"{len(tools)} tool(s) usable from {len(files)} file(s); {status}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    import anyio
+
+    from gtm_mcp.config import ConfigError, load_settings
+    from gtm_mcp.server.runtime import build_simulator, setup_logging
+    from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT
+    from gtm_mcp.tools.errors import ToolLoadError
+
+    try:
+        arguments = json.loads(args.arguments)
+    except json.JSONDecodeError as e:
+        print(f"gtm-mcp: ARGUMENTS is not JSON: {e}", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings(_flags(args))
+        setup_logging("WARNING")
+        simulator = build_simulator(settings)
+    except (ConfigError, ToolLoadError, ValueError, ImportError, OSError) as e:
+        print(f"gtm-mcp: {e}", file=sys.stderr)
+        return 2
+    meta = {META_HIDDEN_CONTEXT: args.hidden_context} if args.hidden_context else {}
+
+    async def once() -> Any:
+        try:
+            return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
+        finally:
+            await simulator.backend.aclose()
+
+    result = anyio.run(once)
+    if result.is_error:
+        print(result.text, file=sys.stderr)
+        return 1
+    print(json.dumps(result.structured, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    import httpx
+
+    headers = {"authorization": f"Bearer {args.admin_token}"} if args.admin_token else {}
+    base = args.url.rstrip("/").removesuffix("/mcp")
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            if args.action == "list":
+                response = client.get("/admin/tools")
+                if response.is_success:
+                    for tool in response.json()["tools"]:
+                        print(f"{tool['name']}\t{tool['description'][:80]}")
+                    return 0
+            elif args.action == "add":
+                for path in args.items:
+                    with open(path, "rb") as f:
+                        response = client.post("/admin/tools", content=f.read(), params={"source": path})
+                    if not response.is_success:
+                        break
+                    print(f"{path}: added {len(response.json()['added'])} tool(s)")
+                else:
+                    return 0
+            else:
+                for name in args.items:
+                    response = client.delete(f"/admin/tools/{name}")
+                    if not response.is_success:
+                        break
+                    print(f"removed {name}")
+                else:
+                    return 0
+    except httpx.HTTPError as e:
+        print(f"gtm-mcp: cannot reach {base}: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"gtm-mcp: {e}", file=sys.stderr)
+        return 2
+    print(f"gtm-mcp: server answered {response.status_code}: {response.text}", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"serve": cmd_serve, "check": cmd_check, "call": cmd_call, "tools": cmd_tools}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

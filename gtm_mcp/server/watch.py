@@ -1,0 +1,79 @@
+"""Watched directories: tool files added, changed or removed there are loaded into the running
+server (polling, so it works on every file system and needs no extra dependency)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anyio
+
+from gtm_mcp.tools.catalog import ToolCatalog
+from gtm_mcp.tools.errors import DuplicateToolError
+from gtm_mcp.tools.loader import SUFFIXES, load_lenient
+
+log = logging.getLogger(__name__)
+
+
+class DirectoryWatcher:
+    def __init__(self, catalog: ToolCatalog, directory: str | Path, *, interval_s: float = 1.0,
+                 namespace: str = "auto") -> None:
+        self.catalog = catalog
+        self.directory = Path(directory)
+        self.interval_s = interval_s
+        self.namespace = namespace
+        self._seen: dict[Path, tuple[float, int]] = {}
+        self.problems: dict[str, list[str]] = {}  # file -> problems of its last load
+
+    def _scan(self) -> dict[Path, tuple[float, int]]:
+        found = {}
+        if self.directory.is_dir():
+            for path in self.directory.rglob("*"):
+                if path.suffix in SUFFIXES and path.is_file() and not path.name.startswith("."):
+                    try:
+                        stat = path.stat()
+                    except OSError:
+                        continue
+                    found[path] = (stat.st_mtime, stat.st_size)
+        return found
+
+    def sync(self) -> bool:
+        """Apply what changed on disk since the last call; returns whether the catalog changed."""
+        current = self._scan()
+        changed = False
+        for path in sorted(set(self._seen) - set(current)):
+            changed |= self._apply(path, [])
+            self.problems.pop(str(path), None)
+        for path in sorted(p for p in current if self._seen.get(p) != current[p]):
+            tools, problems = load_lenient([path], namespace=self.namespace)  # type: ignore[arg-type]
+            if problems:
+                self.problems[str(path)] = [str(p) for p in problems]
+                for problem in problems:
+                    log.error("watched file refused, its previous tools stay: %s", problem)
+                if not tools and path in self._seen:
+                    current[path] = self._seen[path]  # retry when it changes again
+                    continue
+            else:
+                self.problems.pop(str(path), None)
+            changed |= self._apply(path, tools)
+        self._seen = current
+        return changed
+
+    def _apply(self, path: Path, tools: list) -> bool:
+        try:
+            added, removed = self.catalog.replace_source(str(path), tools)
+        except DuplicateToolError as e:
+            self.problems[str(path)] = [str(e)]
+            log.error("watched file %s refused: %s", path, e)
+            return False
+        if added or removed:
+            log.info("watched %s: +%d -%d tools", path, len(added), len(removed))
+        return bool(added or removed) or bool(tools)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.sync()
+            except Exception:  # the watcher must outlive any bad file
+                log.exception("watching %s failed", self.directory)
+            await anyio.sleep(self.interval_s)

@@ -1,0 +1,48 @@
+"""MCP `tools/list` entries: a tool, a list of them, a `tools/list` result or a JSON-RPC response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gtm_mcp.tools.formats import Entry, items_of
+
+NAME = "mcp"
+
+
+def _unwrap(doc: Any) -> tuple[str, Any]:
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict) and "tools" in doc["result"]:
+        return "/result", doc["result"]
+    return "", doc
+
+
+def _is_tool(item: Any) -> bool:
+    return isinstance(item, dict) and "name" in item and "inputSchema" in item
+
+
+def detect(doc: Any) -> bool:
+    _, doc = _unwrap(doc)
+    return any(_is_tool(item) for _, item in items_of(doc, ("tools",)))
+
+
+def entries(doc: Any) -> Iterator[Entry]:
+    prefix, doc = _unwrap(doc)
+    for pointer, item in items_of(doc, ("tools",)):
+        yield entry_of(item, prefix + pointer)
+
+
+def entry_of(item: Any, pointer: str, server: str | None = None) -> Entry:
+    if not isinstance(item, dict):
+        return Entry(pointer, problem=f"expected an MCP tool object, got {type(item).__name__}")
+    if not isinstance(item.get("name"), str):
+        return Entry(pointer, problem="an MCP tool needs a string \"name\"", problem_pointer=pointer + "/name")
+    fields: dict[str, Any] = {
+        "name": item["name"],
+        "description": item.get("description") or "",
+        "input_schema": item.get("inputSchema"),
+    }
+    if item.get("outputSchema") is not None:
+        fields["output_schema"] = item["outputSchema"]
+    if server:
+        fields["server"] = server
+    return Entry(pointer, fields)

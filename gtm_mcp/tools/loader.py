@@ -1,0 +1,188 @@
+"""Loading tool definitions from files and directories (.json, .jsonl, .yaml) in any supported format."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from gtm_mcp.tools import formats
+from gtm_mcp.tools.definition import ToolDefinition, checked
+from gtm_mcp.tools.errors import ToolLoadError, ToolProblem
+
+SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
+Namespace = Literal["auto", "always", "never"]
+
+
+def _read_document(path: Path) -> tuple[Any, list[int] | None]:
+    """The parsed document, and for JSON Lines the line number of each record."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".jsonl", ".ndjson"):
+        records, lines = [], []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise _ParseError(f"{path}:{number}", f"invalid JSON at column {e.colno}: {e.msg}") from None
+                lines.append(number)
+        return records, lines
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            return yaml.safe_load(text), None
+        except yaml.YAMLError as e:
+            raise _ParseError(str(path), f"invalid YAML: {e}") from None
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        raise _ParseError(str(path), f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+class _ParseError(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        self.where, self.message = where, message
+
+
+def _locate(file: str, lines: list[int] | None, pointer: str) -> tuple[str, str]:
+    """For JSON Lines, move the record index of a pointer into the file name as `path:LINE`."""
+    if lines is None:
+        return file, pointer
+    match = re.match(r"^/(\d+)(.*)$", pointer)
+    if not match or int(match.group(1)) >= len(lines):
+        return file, pointer
+    return f"{file}:{lines[int(match.group(1))]}", match.group(2)
+
+
+def parse_document(doc: Any, file: str, fmt: str | None = None,
+                   lines: list[int] | None = None) -> tuple[list[ToolDefinition], list[ToolProblem]]:
+    """Tools and problems of one parsed document (format detected unless `fmt` names it)."""
+    module = formats.by_name(fmt) if fmt else formats.detect(doc)
+    if module is None:
+        return [], [ToolProblem(file, None, "", "no tool definitions recognised; supported formats: "
+                                + ", ".join(formats.format_names()))]
+    tools: list[ToolDefinition] = []
+    problems: list[ToolProblem] = []
+    for entry in module.entries(doc):
+        where, pointer = _locate(file, lines, entry.pointer)
+        if entry.problem is not None:
+            _, at = _locate(file, lines, entry.problem_pointer or entry.pointer)
+            problems.append(ToolProblem(where, entry.name, at, entry.problem))
+            continue
+        try:
+            tool = ToolDefinition(**entry.fields, source=f"{where}#{pointer}")
+        except ValidationError as e:
+            for err in e.errors():
+                field = err["loc"][0] if err["loc"] else ""
+                sub = {"input_schema": "inputSchema", "output_schema": "outputSchema"}.get(str(field), field)
+                if module.NAME in ("mcp", "livemcpbench"):
+                    field = sub
+                problems.append(ToolProblem(where, entry.name, f"{pointer}/{field}".rstrip("/"),
+                                            err["msg"].removeprefix("Value error, ")))
+            continue
+        found = checked(tool, where, pointer)
+        if found:
+            if module.NAME in ("mcp", "livemcpbench"):
+                found = [ToolProblem(p.file, p.tool, p.pointer.replace("/input_schema", "/inputSchema", 1)
+                                     .replace("/output_schema", "/outputSchema", 1), p.message) for p in found]
+            problems.extend(found)
+            continue
+        tools.append(tool)
+    return tools, problems
+
+
+def files_under(paths: Iterable[str | Path]) -> tuple[list[Path], list[ToolProblem]]:
+    """Tool files named or found (recursively) under directories, sorted for a stable order."""
+    found: list[Path] = []
+    problems: list[ToolProblem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(ToolProblem(str(path), None, "", "no such file or directory"))
+    return found, problems
+
+
+def load_lenient(paths: Iterable[str | Path], *, fmt: str | None = None,
+                 namespace: Namespace = "auto") -> tuple[list[ToolDefinition], list[ToolProblem]]:
+    """Every usable tool under `paths`, and every problem found (nothing raised for bad tools)."""
+    files, problems = files_under(paths)
+    tools: list[ToolDefinition] = []
+    for path in files:
+        try:
+            doc, lines = _read_document(path)
+        except _ParseError as e:
+            problems.append(ToolProblem(e.where, None, "", e.message))
+            continue
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(ToolProblem(str(path), None, "", f"cannot read: {e}"))
+            continue
+        got, bad = parse_document(doc, str(path), fmt, lines)
+        tools.extend(got)
+        problems.extend(bad)
+    unique, clashes = resolve_names(tools, namespace)
+    return unique, problems + clashes
+
+
+def load_tools(paths: Iterable[str | Path], *, fmt: str | None = None,
+               namespace: Namespace = "auto") -> list[ToolDefinition]:
+    """Every tool under `paths`; raises `ToolLoadError` listing all problems if there is any."""
+    tools, problems = load_lenient(paths, fmt=fmt, namespace=namespace)
+    if problems:
+        raise ToolLoadError(problems)
+    return tools
+
+
+def qualified(tool: ToolDefinition) -> ToolDefinition:
+    server = re.sub(r"[^A-Za-z0-9_-]+", "_", tool.server or "").strip("_")
+    name = f"{server}__{tool.name}"[:128] if server else tool.name
+    return tool.model_copy(update={"name": name})
+
+
+def resolve_names(tools: list[ToolDefinition],
+                  namespace: Namespace) -> tuple[list[ToolDefinition], list[ToolProblem]]:
+    """Drop exact repeats; tools sharing a name but differing are qualified `server__name` (policy
+    `auto`, when each has a server) or refused. `always` qualifies every tool that has a server."""
+    if namespace == "always":
+        tools = [qualified(t) for t in tools]
+    by_name: dict[str, list[ToolDefinition]] = {}
+    for tool in tools:
+        group = by_name.setdefault(tool.name, [])
+        for i, known in enumerate(group):
+            # The same API observed twice (StableToolBench repeats APIs across queries, sometimes with
+            # another parameter list): keep the first observation, merge the domain labels.
+            if known.identity() == tool.identity() or (known.server and known.server == tool.server):
+                merged = tuple(dict.fromkeys(known.domains + tool.domains))
+                if merged != known.domains:
+                    group[i] = known.model_copy(update={"domains": merged})
+                break
+        else:
+            group.append(tool)
+    result: list[ToolDefinition] = []
+    problems: list[ToolProblem] = []
+    for name, group in by_name.items():
+        if len(group) == 1:
+            result.append(group[0])
+        elif namespace == "auto" and all(t.server for t in group) and len({t.server for t in group}) == len(group):
+            result.extend(qualified(t) for t in group)
+        else:
+            first = group[0]
+            for other in group[1:]:
+                file, _, pointer = (other.source or "").partition("#")
+                problems.append(ToolProblem(file, name, pointer, f"duplicate tool name: {name!r} is also defined "
+                                            f"at {first.source}; rename one (or load with namespacing)"))
+            result.append(first)
+    taken: set[str] = set()
+    for tool in result:
+        if tool.name in taken:
+            file, _, pointer = (tool.source or "").partition("#")
+            problems.append(ToolProblem(file, tool.name, pointer, "duplicate tool name after namespacing"))
+        taken.add(tool.name)
+    return [t for i, t in enumerate(result) if t.name not in {r.name for r in result[:i]}], problems
