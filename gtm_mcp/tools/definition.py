@@ -128,6 +128,15 @@ class ToolDefinition(BaseModel):
     server: str | None = None
     source: str | None = Field(default=None, exclude=True, repr=False)
 
+    @field_validator("input_schema", "output_schema", mode="before")
+    @classmethod
+    def _object_type_explicit(cls, schema: Any) -> Any:
+        """MCP requires `"type": "object"` on tool schemas; a schema that leaves `type` out gets it
+        (one that names another type is refused by `problems()`)."""
+        if isinstance(schema, dict) and "type" not in schema:
+            return {"type": "object", **schema}
+        return schema
+
     @field_validator("name")
     @classmethod
     def _name_is_usable(cls, name: str) -> str:

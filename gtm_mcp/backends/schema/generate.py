@@ -207,18 +207,20 @@ def _array(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> list[
         count = lo
     if hi is not None:
         count = min(count, int(hi))
-    out = []
-    for i in range(count):
+    out: list[Any] = []
+    unique = bool(schema.get("uniqueItems"))
+    attempts = 0
+    while len(out) < count and attempts < count * 8 + 8:
+        i = len(out)
         saved = ctx.entity
         if i < len(known):
             ctx.entity = known[i]
         value = generate(items, name[:-1] if name.endswith("s") else name, ctx, depth + 1)
         ctx.entity = saved
-        if schema.get("uniqueItems") and value in out:
+        attempts += 1
+        if unique and value in out:
             continue
         out.append(value)
-    while len(out) < lo:  # uniqueItems dropped repeats
-        out.append(generate(items, f"{name}{len(out)}", ctx, depth + 1))
     return out
 
 

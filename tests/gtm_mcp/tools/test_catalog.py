@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from gtm_mcp.tools.catalog import ToolCatalog
+from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.tools.errors import DuplicateToolError
+
+
+def tool(name: str, source: str = "a.json#/0") -> ToolDefinition:
+    return ToolDefinition(name=name, source=source)
+
+
+def test_add_is_all_or_nothing_and_duplicates_are_refused() -> None:
+    changes: list[int] = []
+    catalog = ToolCatalog([tool("a")])
+    catalog.on_change(lambda: changes.append(catalog.version))
+    with pytest.raises(DuplicateToolError, match="'a'.*already registered.*a.json"):
+        catalog.add([tool("b"), tool("a", "b.json#/1")])
+    assert catalog.names() == ["a"] and changes == []
+    catalog.add([tool("b")])
+    assert catalog.remove(["a", "zzz"]) == ["a"]
+    assert changes == [2, 3]
+
+
+def test_replace_source_swaps_one_files_tools() -> None:
+    catalog = ToolCatalog([tool("a", "x.json#/0"), tool("b", "y.json#/0")])
+    added, removed = catalog.replace_source("x.json", [tool("c", "x.json#/0")])
+    assert (added, removed) == (["c"], ["a"])
+    assert sorted(catalog.names()) == ["b", "c"]
+    with pytest.raises(DuplicateToolError):
+        catalog.replace_source("x.json", [tool("b", "x.json#/0")])
+    assert sorted(catalog.names()) == ["b", "c"]
+
+
+def test_closest_names() -> None:
+    catalog = ToolCatalog([tool(n) for n in ["get_weather", "get_forecast", "send_email"]])
+    assert catalog.closest("get_wether")[0] == "get_weather"
