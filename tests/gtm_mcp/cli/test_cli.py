@@ -59,7 +59,7 @@ def test_settings_precedence(tmp_path: Path) -> None:
     assert (settings.port, settings.seed, settings.max_history, settings.tools) == (9002, 9, 7, ["a.json", "b.json"])
     typo = tmp_path / "typo.json"
     typo.write_text('{"prot": 1}')
-    with pytest.raises(ConfigError, match="unknown setting.*prot"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*prot"):
         load_settings({}, env={"GTM_MCP_CONFIG": str(typo)})
     with pytest.raises(ConfigError, match="port"):
         load_settings({}, env={"GTM_MCP_PORT": "not-a-port"})

@@ -15,7 +15,7 @@ def test_add_is_all_or_nothing_and_duplicates_are_refused() -> None:
     changes: list[int] = []
     catalog = ToolCatalog([tool("a")])
     catalog.on_change(lambda: changes.append(catalog.version))
-    with pytest.raises(DuplicateToolError, match="'a'.*already registered.*a.json"):
+    with pytest.raises(DuplicateToolError, match=r"'a'.*already registered.*a\.json"):
         catalog.add([tool("b"), tool("a", "b.json#/1")])
     assert catalog.names() == ["a"] and changes == []
     catalog.add([tool("b")])
