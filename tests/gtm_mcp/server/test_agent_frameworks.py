@@ -70,5 +70,5 @@ def test_openai_agents_mcp_client(example_server, transport: str) -> None:
 
     tools, weather, bad = anyio.run(main)
     assert {"get_weather", "create_order", "web_search"} <= {t.name for t in tools}
-    assert not weather.isError and weather.structuredContent["city"] == "Oslo"
-    assert bad.isError and "unit" in bad.content[0].text and "celsius" in bad.content[0].text
+    assert not weather.is_error and weather.structured_content["city"] == "Oslo"
+    assert bad.is_error and "unit" in bad.content[0].text and "celsius" in bad.content[0].text
