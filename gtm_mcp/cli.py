@@ -15,6 +15,8 @@ examples:
   gtm-mcp serve --tools tools/ --watch tools/ --seed 7          # add/remove tool files while it runs
   gtm-mcp serve --backend openai --base-url http://127.0.0.1:8000/v1 --model my-gtm
   gtm-mcp check tools/ more_tools.jsonl           # lint tool files; exit 1 on any problem
+  gtm-mcp mirror "npx -y @modelcontextprotocol/server-filesystem /tmp" -o fs_tools.json  # copy a real server's tools
+  gtm-mcp serve --mirror http://127.0.0.1:9000/mcp  # simulate a live server's tools
   gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
   gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
 
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8765)")
+    serve.add_argument("--mirror", nargs="+", metavar="URL_OR_COMMAND",
+                       help="copy the tool list of live MCP servers (http(s) URL, or a command run over stdio)")
     serve.add_argument("--watch", nargs="+", metavar="DIR", help="directories whose tool files are (re)loaded "
                        "while the server runs")
     serve.add_argument("--admin-token", help="require this Bearer token on /admin routes (needed off loopback)")
@@ -80,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format")
     check.add_argument("--namespace", choices=["auto", "always", "never"], default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print problems only")
+
+    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file")
+    mirror.add_argument("target", help="http(s) URL of the server, or the command that starts it over stdio")
+    mirror.add_argument("--out", "-o", help="file to write (default: stdout)")
 
     call = sub.add_parser("call", help="one simulated call, printed as JSON (exit 1 on an isError result)")
     call.add_argument("tool")
@@ -140,6 +148,28 @@ def cmd_check(args: argparse.Namespace) -> int:
         status = "OK" if not problems else f"{len(problems)} problem(s)"
         print(f"{len(tools)} tool(s) usable from {len(files)} file(s); {status}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def cmd_mirror(args: argparse.Namespace) -> int:
+    import anyio
+
+    from gtm_mcp.tools.mirror import fetch_tool_list
+
+    try:
+        entries = anyio.run(fetch_tool_list, args.target)
+    except Exception as e:  # any connection failure: say what could not be reached
+        while isinstance(e, BaseExceptionGroup) and e.exceptions:
+            e = e.exceptions[0]
+        print(f"gtm-mcp: cannot list the tools of {args.target}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps({"tools": entries}, indent=2, ensure_ascii=False)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        print(f"{len(entries)} tool(s) written to {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -220,7 +250,8 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"serve": cmd_serve, "check": cmd_check, "call": cmd_call, "tools": cmd_tools}[args.command]
+    handler = {"serve": cmd_serve, "check": cmd_check, "call": cmd_call, "tools": cmd_tools,
+               "mirror": cmd_mirror}[args.command]
     return handler(args)
 
 

@@ -33,6 +33,7 @@ class Settings(BackendOptions):
     format: str | None = None
     namespace: Literal["auto", "always", "never"] = "auto"
     skip_invalid: bool = False
+    mirror: list[str] = Field(default_factory=list, description="live MCP servers (URL or command) to copy tools from")
     watch: list[str] = Field(default_factory=list)
     watch_interval_s: float = 1.0
     transport: Literal["stdio", "http"] = "stdio"
@@ -47,7 +48,7 @@ class Settings(BackendOptions):
     log_level: str = "INFO"
 
     def tool_paths(self) -> list[str]:
-        return self.tools or ([] if self.watch else [example_tools_path()])
+        return self.tools or ([] if self.watch or self.mirror else [example_tools_path()])
 
 
 class ConfigError(ValueError):

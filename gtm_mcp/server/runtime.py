@@ -15,7 +15,8 @@ from gtm_mcp.server.watch import DirectoryWatcher
 from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.errors import ToolLoadError
-from gtm_mcp.tools.loader import load_lenient
+from gtm_mcp.tools.loader import load_lenient, resolve_names
+from gtm_mcp.tools.mirror import mirror_tools
 
 log = logging.getLogger("gtm_mcp")
 
@@ -30,6 +31,13 @@ def build_simulator(settings: Settings) -> Simulator:
     """Load the tools and build the backend; raises ToolLoadError for bad definitions (unless
     `skip_invalid`, which logs them and serves the rest)."""
     tools, problems = load_lenient(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
+    for spec in settings.mirror:
+        try:
+            tools += anyio.run(mirror_tools, spec)
+        except ToolLoadError as e:
+            problems += e.problems
+    tools, clashes = resolve_names(tools, settings.namespace)
+    problems += clashes
     if problems:
         if not settings.skip_invalid:
             raise ToolLoadError(problems)

@@ -1,0 +1,49 @@
+"""Mirroring: the tool list of a live MCP server (a URL, or a command started over stdio)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.tools.loader import parse_document
+
+
+def _target(spec: str) -> Any:
+    from mcp import StdioServerParameters
+
+    if spec.startswith(("http://", "https://")):
+        return spec
+    argv = shlex.split(spec)
+    if not argv:
+        raise ValueError("mirror target is empty: give an http(s) URL or a command line")
+    return StdioServerParameters(command=argv[0], args=argv[1:])
+
+
+async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """The server's `tools/list` entries (MCP wire form), following pagination cursors."""
+    import anyio
+    from mcp import Client
+
+    entries: list[dict[str, Any]] = []
+    with anyio.fail_after(timeout_s):
+        async with Client(_target(spec)) as client:
+            cursor = None
+            while True:
+                page = await client.list_tools(cursor=cursor)
+                entries += [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in page.tools]
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+    return entries
+
+
+async def mirror_tools(spec: str, *, timeout_s: float = 60.0) -> list[ToolDefinition]:
+    """The live server's tools as definitions; raises ToolLoadError naming each bad one."""
+    from gtm_mcp.tools.errors import ToolLoadError
+
+    entries = await fetch_tool_list(spec, timeout_s=timeout_s)
+    tools, problems = parse_document({"tools": entries}, f"mirror:{spec}", "mcp")
+    if problems:
+        raise ToolLoadError(problems)
+    return tools
