@@ -43,8 +43,13 @@ def _add_backend_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", help="openai: environment variable holding the API key (default OPENAI_API_KEY)")
     p.add_argument("--timeout", dest="timeout_s", type=float, help="model backends: seconds per request")
     p.add_argument("--max-retries", type=int, help="openai: retries on connect errors, 429 and 5xx")
-    p.add_argument("--structured-output", choices=["auto", "on", "off"], help="openai: JSON-schema guided decoding")
-    p.add_argument("--max-new-tokens", type=int)
+    p.add_argument("--structured-output", choices=["auto", "on", "off"],
+                   help="JSON-schema constrained decoding: the endpoint's structured output (openai; auto falls "
+                   "back when the endpoint lacks it) or xgrammar in-process (local)")
+    p.add_argument("--max-new-tokens", type=int, help="model backends: most tokens an answer may take")
+    p.add_argument("--temperature", type=float, help="model backends: sampling temperature (default 0, greedy)")
+    p.add_argument("--context-window", type=int, help="model backends: the model's window in tokens; the "
+                   "oldest history turns are dropped to fit (default: asked from the endpoint when it says)")
     p.add_argument("--device", help="local: cpu, cuda, auto")
     p.add_argument("--config", help="settings file (YAML, JSON or TOML)")
 

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from jsonschema.protocols import Validator
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+from gtm_mcp.prompt.parse import parse_answer as parse_text
 
 
 def parse_answer(answer: dict[str, Any] | str) -> Any:
-    """The JSON value in a backend's answer: a dict as is; text with ``` fences or prose around
-    the JSON stripped (the first JSON object or array in it). Raises ValueError when there is none."""
-    if not isinstance(answer, str):
-        return answer
-    text = answer.strip()
-    for candidate in [m.group(1).strip() for m in _FENCE.finditer(text)] + [text]:
-        try:
-            return json.loads(candidate)
-        except json.JSONDecodeError:
-            pass
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"[\[{]", text):
-        try:
-            value, _ = decoder.raw_decode(text, match.start())
-            return value
-        except json.JSONDecodeError:
-            continue
-    preview = text[:120] + ("..." if len(text) > 120 else "")
-    raise ValueError(f"the answer contains no JSON value: {preview!r}")
+    """The JSON value in a backend's answer: a dict as is; text as the prompt format reads it
+    (fences, prose and think blocks stripped). Raises ValueError when there is none."""
+    return answer if not isinstance(answer, str) else parse_text(answer)
 
 
 def output_problem(value: Any, validator: Validator | None) -> str | None:

@@ -1,0 +1,298 @@
+"""The `openai` backend: any OpenAI-compatible chat endpoint (vLLM serving a GTM first of all,
+llama.cpp's server, hosted APIs).
+
+Built on `httpx.AsyncClient` directly rather than the `openai` SDK: httpx is already a core
+dependency, the pool is sized exactly by `max_connections` with keep-alive, and retries, the
+per-call deadline and the structured-output fallback need to see raw status codes and bodies
+(the SDK retries on its own schedule and would hide them). Calls are never serialised: every
+`simulate` is one request on the shared pool.
+
+Per call: the request is rendered with the prompt format (`gtm_mcp.prompt`), sent to
+`/chat/completions` with the output schema as `response_format` (JSON-schema structured output)
+when enabled, and the answer text is returned for the server's output guard. Connection errors,
+429 and 5xx are retried with exponential backoff inside the call's total `timeout_s`; everything
+else that goes wrong becomes a `BackendError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import time
+from typing import Any, Literal
+
+import anyio
+import httpx
+
+from gtm_mcp.backends import BackendOptions
+from gtm_mcp.backends.base import BackendError, BackendHealth, SimulationRequest
+from gtm_mcp.prompt import render_prompt
+
+log = logging.getLogger("gtm_mcp.backends.openai")
+
+StructuredMode = Literal["auto", "on", "off"]
+_RETRY_STATUS = {429, 500, 502, 503, 504}
+_CONTEXT_ERRORS = re.compile(r"context length|maximum context|too long|max_model_len|prompt is too", re.I)
+#: Budget estimate: JSON-heavy prompts run ~3 characters per token; err on the safe side.
+_CHARS_PER_TOKEN = 3
+
+
+def count_tokens_conservatively(text: str) -> int:
+    return len(text) // _CHARS_PER_TOKEN + 1
+
+
+def normalise_base_url(url: str) -> str:
+    """`http://host:8000` → `http://host:8000/v1`; a URL with a path is kept (minus a trailing `/`
+    and a trailing `/chat/completions`)."""
+    url = url.strip().rstrip("/")
+    url = url.removesuffix("/chat/completions")
+    if not httpx.URL(url).path.strip("/"):
+        url += "/v1"
+    return url
+
+
+def response_format_for(tool_name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAI `response_format` asking for JSON that satisfies `schema` (vLLM, llama.cpp, OpenAI)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", tool_name)[:64] or "output"
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+class OpenAIBackend:
+    """Simulates tools with a model behind an OpenAI-compatible `/v1/chat/completions`."""
+
+    name = "openai"
+    repairable = True
+
+    def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
+                 timeout_s: float = 30.0, max_retries: int = 2, max_connections: int = 256,
+                 structured_output: StructuredMode = "auto", max_new_tokens: int = 512,
+                 temperature: float = 0.0, context_window: int | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self.model = model
+        self.timeout_s = timeout_s
+        self.max_retries = max(0, max_retries)
+        self.structured_output: StructuredMode = structured_output
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.context_window = context_window
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                keepalive_expiry=30.0),
+        )
+        # auto mode: None = not known yet; False once the endpoint refused response_format outright
+        self._endpoint_structured: bool | None = None
+        self._schema_refused: set[str] = set()  # schemas the endpoint's grammar compiler refused
+        self._model_lock = anyio.Lock()
+        self.stats: dict[str, Any] = {"requests": 0, "ok": 0, "errors": 0, "retries": 0, "in_flight": 0,
+                                      "prompt_tokens": 0, "completion_tokens": 0, "dropped_turns": 0,
+                                      "last_error": None, "last_error_at": None}
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> OpenAIBackend:
+        if not options.base_url:
+            raise ValueError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1 for `vllm serve`)")
+        return cls(options.base_url, options.model, api_key=os.environ.get(options.api_key_env) or None,
+                   timeout_s=options.timeout_s, max_retries=options.max_retries,
+                   max_connections=options.max_connections, structured_output=options.structured_output,
+                   max_new_tokens=options.max_new_tokens, temperature=options.temperature,
+                   context_window=options.context_window)
+
+    # -- the call ------------------------------------------------------------------------------
+
+    async def simulate(self, request: SimulationRequest) -> str:
+        self.stats["requests"] += 1
+        self.stats["in_flight"] += 1
+        try:
+            with anyio.fail_after(self.timeout_s):
+                text = await self._simulate(request)
+        except TimeoutError:
+            self._failed(f"no answer within {self.timeout_s:g} s")
+            raise BackendError(f"the model endpoint {self.base_url} did not answer within "
+                               f"{self.timeout_s:g} s") from None
+        except BackendError as e:
+            self._failed(str(e))
+            raise
+        finally:
+            self.stats["in_flight"] -= 1
+        self.stats["ok"] += 1
+        return text
+
+    async def _simulate(self, request: SimulationRequest) -> str:
+        model = await self._model_name()
+        budget = self.context_window - self.max_new_tokens if self.context_window else None
+        prompt = render_prompt(request, token_budget=budget, count_tokens=count_tokens_conservatively)
+        self.stats["dropped_turns"] += prompt.dropped_turns
+        body: dict[str, Any] = {"model": model, "messages": prompt.messages, "max_tokens": self.max_new_tokens,
+                                "temperature": self.temperature, "seed": request.seed}
+        schema_key = _schema_key(request.output_schema)
+        structured = self._use_structured(schema_key)
+        if structured:
+            body["response_format"] = response_format_for(request.tool.name, request.output_schema)
+        response = await self._post(body)
+        if response.status_code in (400, 422) and structured and self.structured_output == "auto":
+            detail = _error_text(response)
+            if _CONTEXT_ERRORS.search(detail):
+                raise BackendError(f"the prompt does not fit the model's context window: {detail}")
+            body.pop("response_format")
+            structured = False
+            response = await self._post(body)
+            if response.status_code == 200:
+                # refused before any success: the endpoint has no structured output at all; after
+                # successes: this schema is beyond its grammar compiler. Remembered either way (only
+                # when the plain request worked, so an unrelated 400 never switches it off).
+                if self._endpoint_structured is None:
+                    self._endpoint_structured = False
+                    log.warning("%s refused response_format json_schema (%s); plain prompting from now on",
+                                self.base_url, detail[:200])
+                else:
+                    self._schema_refused.add(schema_key)
+                    log.warning("%s refused the output schema of %s (%s); plain prompting for it",
+                                self.base_url, request.tool.name, detail[:200])
+        if response.status_code != 200:
+            raise BackendError(f"the model endpoint answered HTTP {response.status_code}: "
+                               f"{_error_text(response)[:300]}")
+        if structured and self._endpoint_structured is None:
+            self._endpoint_structured = True
+        return self._content(response)
+
+    def _use_structured(self, schema_key: str) -> bool:
+        if self.structured_output == "off":
+            return False
+        if self.structured_output == "on":
+            return True
+        return self._endpoint_structured is not False and schema_key not in self._schema_refused
+
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """POST with bounded retries (connect errors, 429, 5xx) and exponential backoff."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._client.post("/chat/completions", json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
+                    httpx.ReadError, httpx.WriteError) as e:
+                if attempt >= self.max_retries:
+                    raise BackendError(f"cannot reach the model endpoint {self.base_url}: "
+                                       f"{_describe(e)}") from None
+                await self._backoff(attempt, None)
+            except httpx.TimeoutException:
+                raise TimeoutError from None
+            except httpx.HTTPError as e:
+                raise BackendError(f"request to the model endpoint {self.base_url} failed: {_describe(e)}") from None
+            else:
+                if response.status_code not in _RETRY_STATUS or attempt >= self.max_retries:
+                    return response
+                await self._backoff(attempt, response.headers.get("retry-after"))
+            attempt += 1
+            self.stats["retries"] += 1
+
+    async def _backoff(self, attempt: int, retry_after: str | None) -> None:
+        delay = 0.25 * 2**attempt * (0.5 + random.random())
+        if retry_after:
+            try:
+                delay = max(delay, min(float(retry_after), 10.0))
+            except ValueError:
+                pass
+        await anyio.sleep(delay)
+
+    def _content(self, response: httpx.Response) -> str:
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            content = choice["message"].get("content")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise BackendError("the model endpoint's answer is not an OpenAI chat completion: "
+                               f"{response.text[:200]!r}") from None
+        usage = data.get("usage") or {}
+        self.stats["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
+        self.stats["completion_tokens"] += int(usage.get("completion_tokens") or 0)
+        if not isinstance(content, str) or not content.strip():
+            raise BackendError(f"the model returned no text (finish_reason={choice.get('finish_reason')!r})")
+        return content
+
+    async def _model_name(self) -> str:
+        if self.model:
+            return self.model
+        async with self._model_lock:
+            if not self.model:
+                models = await self._list_models(self.timeout_s)
+                if not models:
+                    raise BackendError(f"no --model given and {self.base_url}/models lists none")
+                self.model = models[0]["id"]
+                if self.context_window is None and isinstance(models[0].get("max_model_len"), int):
+                    self.context_window = models[0]["max_model_len"]  # vLLM reports it
+                log.info("using model %s from %s", self.model, self.base_url)
+        return self.model
+
+    async def _list_models(self, timeout: float) -> list[dict[str, Any]]:
+        try:
+            response = await self._client.get("/models", timeout=timeout)
+        except httpx.HTTPError as e:
+            raise BackendError(f"cannot reach the model endpoint {self.base_url}: {_describe(e)}") from None
+        if response.status_code != 200:
+            raise BackendError(f"{self.base_url}/models answered HTTP {response.status_code}")
+        try:
+            return [m for m in response.json().get("data", []) if isinstance(m, dict) and "id" in m]
+        except (ValueError, AttributeError):
+            raise BackendError(f"{self.base_url}/models did not answer JSON") from None
+
+    def _failed(self, message: str) -> None:
+        self.stats["errors"] += 1
+        self.stats["last_error"] = message
+        self.stats["last_error_at"] = time.time()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def health(self) -> BackendHealth:
+        info = {"base_url": self.base_url, "model": self.model, "structured_output": self.structured_output,
+                "endpoint_structured_output": self._endpoint_structured,
+                **{k: v for k, v in self.stats.items() if k != "last_error_at"}}
+        try:
+            models = await self._list_models(min(5.0, self.timeout_s))
+        except BackendError as e:
+            return BackendHealth("down", str(e), info)
+        ids = [m["id"] for m in models]
+        info["served_models"] = ids
+        if self.model and ids and self.model not in ids:
+            return BackendHealth("degraded", f"model {self.model!r} is not served there (serves {', '.join(ids)})",
+                                 info)
+        recent = self.stats["last_error_at"]
+        if recent is not None and time.time() - recent < 60:
+            return BackendHealth("degraded", f"endpoint reachable; last call failed: {self.stats['last_error']}",
+                                 info)
+        return BackendHealth("ok", f"{self.base_url} serves {self.model or ', '.join(ids)}", info)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _schema_key(schema: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(schema, sort_keys=True).encode()).hexdigest()
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text.strip()
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        if isinstance(error, dict):
+            return str(error.get("message") or error)
+        return str(error)
+    return str(data)
+
+
+def _describe(error: Exception) -> str:
+    text = str(error).strip()
+    kind = type(error).__name__
+    if "refused" in text.lower() or "Errno 111" in text or "All connection attempts failed" in text:
+        return "connection refused (is the model server running?)"
+    return f"{kind}: {text}" if text else kind

