@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import anyio
-import httpx
+
+from gtm_mcp.launch import free_port, spawned
 
 REPO = Path(__file__).resolve().parents[1]
 ECHO_TOOL = {
@@ -50,25 +50,6 @@ def bare_server(port: int) -> None:
 
     server = Server("echo", version="1", on_list_tools=list_tools, on_call_tool=call_tool)
     uvicorn.run(server.streamable_http_app(), host="127.0.0.1", port=port, log_level="warning")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], ready_url: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(ready_url, timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{cmd} did not start")
 
 
 async def measure(url: str, tool: str, args: dict, calls: int, concurrency: int, mode: str) -> tuple[float, list]:
@@ -127,11 +108,12 @@ def main() -> int:
         targets["gtm-mcp 527 tools"] = ([sys.executable, "-m", "gtm_mcp", "serve", "--tools", str(livemcpbench),
                                          "--transport", "http", "--port", "{port}", "--log-level", "WARNING"],
                                         "bing_search", {"query": "model context protocol"})
-    procs, urls = [], {}
-    try:
+    urls: dict[str, str] = {}
+    with ExitStack() as stack:
         for name, (cmd, _, _) in targets.items():
             port = free_port()
-            procs.append(start([c.replace("{port}", str(port)) for c in cmd], f"http://127.0.0.1:{port}/mcp"))
+            stack.enter_context(spawned([c.replace("{port}", str(port)) for c in cmd],
+                                        f"http://127.0.0.1:{port}/mcp", cwd=REPO))
             urls[name] = f"http://127.0.0.1:{port}/mcp"
         rates: dict[str, list[float]] = {n: [] for n in targets}
         lat: dict[str, list[float]] = {n: [] for n in targets}
@@ -142,9 +124,6 @@ def main() -> int:
                 rates[name].append(rate)
                 lat[name].extend(latencies)
                 print(f"round {r + 1}: {name:18s} {rate:7.1f} calls/s", file=sys.stderr)
-    finally:
-        for proc in procs:
-            proc.terminate()
     print(f"\n{args.calls} calls x {args.rounds} rounds, {args.concurrency} concurrent, one client, mode={args.mode}, "
           f"{os.cpu_count()} cores")
     print(f"{'server':20s} {'calls/s (median)':>17s} {'p50 ms':>8s} {'p99 ms':>8s}")

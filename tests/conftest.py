@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from gtm_mcp.launch import LaunchedServer, free_port, serve_http
+
+__all__ = ["free_port"]
+ServerProcess = LaunchedServer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -30,53 +28,10 @@ def need(path: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
-    def __init__(self, proc: subprocess.Popen, port: int, log: Path) -> None:
-        self.proc, self.port, self.log = proc, port, log
-        self.base = f"http://127.0.0.1:{port}"
-        self.url = f"{self.base}/mcp"
-
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@contextlib.contextmanager
-def run_server(*args: str, tmp_path: Path, env: dict[str, str] | None = None,
-               timeout: float = 60.0) -> Iterator[ServerProcess]:
-    """`python -m gtm_mcp serve ARGS --transport http --port N` as a real process, up once /healthz answers."""
-    port = free_port()
-    log = tmp_path / f"server-{port}.log"
-    cmd = [sys.executable, "-m", "gtm_mcp", "serve", *args, "--transport", "http", "--port", str(port)]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                env={**os.environ, **(env or {})})
-    server = ServerProcess(proc, port, log)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{server.logs()}")
-            try:
-                if httpx.get(f"{server.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not come up in {timeout} s:\n{server.logs()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def run_server(*args: str, tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 60.0):
+    """`python -m gtm_mcp serve ARGS --transport http` as a real process, up once /healthz answers."""
+    return serve_http(*args, log=tmp_path / f"server-{len(list(tmp_path.glob('server-*.log')))}.log", env=env,
+                      ready_s=timeout)
 
 
 @pytest.fixture(scope="module")

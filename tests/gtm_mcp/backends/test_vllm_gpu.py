@@ -9,12 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from openai_fakes import free_port
+
+from gtm_mcp.launch import free_port, spawned
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,23 +39,9 @@ def test_gpu_vllm_latency_through_the_server() -> None:
     cmd = [str(GPU_PY), "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--served-model-name", "gtm",
            "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "4096",
            "--structured-outputs-config", '{"backend":"xgrammar","disable_any_whitespace":true}']
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 600
-        while True:
-            assert proc.poll() is None, "vllm exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "vllm not ready in 600 s"
-            time.sleep(1)
+    with spawned(cmd, f"http://127.0.0.1:{port}/v1/models", ready_s=600, stop_s=20):
         out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "backend_latency.py"), "--base-url",
                               f"http://127.0.0.1:{port}", "--model", "gtm"], capture_output=True, text=True,
                              cwd=ROOT, timeout=900)
         print(out.stdout)
         assert out.returncode == 0, out.stdout + out.stderr
-    finally:
-        proc.terminate()
-        proc.wait(30)

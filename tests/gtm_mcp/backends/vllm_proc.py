@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-from openai_fakes import free_port
+
+from gtm_mcp.launch import free_port, spawned
 
 ROOT = Path(__file__).resolve().parents[3]
 VLLM_PY = Path(os.environ.get("GTM_MCP_VLLM_VENV", ROOT / ".venv-vllm")) / "bin" / "python"
@@ -53,27 +52,6 @@ def vllm_server(model: Path, log: Path, *, served_name: str = "smollm2", ready_s
     if eager:
         cmd.append("--enforce-eager")  # ~30 s start instead of ~100 s of torch.compile on 2 cores
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + ready_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"vllm exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"vllm not ready in {ready_s} s:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
+    with spawned(cmd, f"{url}/v1/models", log=log, env=env, ready_s=ready_s, stop_s=20):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
