@@ -120,3 +120,23 @@ def test_unicode_is_kept_verbatim() -> None:
     messages = render_messages(request(arguments={"city": "Zürich"}))
     assert "Zürich" in messages[-1]["content"]
     assert json.loads(messages[-1]["content"].split("\n", 1)[1]) == {"city": "Zürich"}
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/backends.md"])
+def test_documented_rendering_is_what_the_code_renders(doc: str) -> None:
+    """The README and docs show an 'exact rendering'; it must stay exactly what the code produces."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / doc).read_text()
+    start = text.index('"role": "system"')
+    start = text.rindex("```json\n", 0, start) + len("```json\n")
+    shown = json.loads(text[start: text.index("```", start)])
+    tool = ToolDefinition(
+        name="get_weather", description="Current weather for a city.",
+        input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        output_schema={"type": "object", "properties": {"city": {"type": "string"}, "temp_c": {"type": "number"}},
+                       "required": ["city", "temp_c"]})
+    earlier = CallRecord("get_weather", {"city": "Paris"}, {"city": "Paris", "temp_c": 21.5})
+    second = SimulationRequest(tool=tool, arguments={"city": "Oslo"}, session_id="s", output_schema=tool.output_schema,
+                               history=(earlier,), hidden_context="A cold front reaches Scandinavia today.")
+    assert render_messages(second) == shown
