@@ -135,11 +135,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (ValueError, ImportError, OSError) as e:
         print(f"gtm-mcp: cannot start the {settings.backend} backend: {e}", file=sys.stderr)
         return 1
+    if settings.transport == "http" and (problem := _cannot_bind(settings.host, settings.port)):
+        print(f"gtm-mcp: cannot listen on {settings.host}:{settings.port}: {problem}; choose another --port",
+              file=sys.stderr)
+        return 1
     try:
         anyio.run(serve, settings, simulator)
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _cannot_bind(host: str, port: int) -> str | None:
+    """Why the HTTP server could not bind (port in use, bad address), found before starting it."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(infos[0][4])
+    except OSError as e:
+        return "the port is already in use" if e.errno == 98 else (e.strerror or str(e))
+    return None
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -51,6 +51,13 @@ def test_serve_refuses_broken_tools_and_logs_only_to_stderr(tmp_path: Path) -> N
     assert "serving 10 tools with the schema backend over stdio" in started.stderr
 
 
+def test_serve_on_a_busy_port_says_so(example_server) -> None:
+    busy = gtm("serve", "--transport", "http", "--port", str(example_server.port))
+    assert busy.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{example_server.port}: the port is already in use" in busy.stderr
+    assert "Traceback" not in busy.stderr
+
+
 def test_settings_precedence(tmp_path: Path) -> None:
     config = tmp_path / "gtm.yaml"
     config.write_text("port: 9001\nseed: 5\nbackend: schema\nmax-history: 7\n")
