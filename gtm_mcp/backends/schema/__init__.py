@@ -1,5 +1,9 @@
 """The `schema` backend: no model. Deterministic for a seed, instant, always schema-valid, and
 consistent within a session (ids handed out come back, arguments are echoed, objects remembered).
+
+A hidden context that is a JSON object (one per line: the session's, then the call's) pins output
+fields of the same name wherever they fit the schema, e.g. an RL episode's ground truth
+`{"temperature": -3}`; `{"get_weather": {...}}` pins fields for that tool only.
 """
 
 from __future__ import annotations
@@ -25,6 +29,29 @@ def _validator(schema_json: str) -> Any:
     schema = json.loads(schema_json)
     cls = validator_class_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def facts_of(hidden_context: str | None, tool_name: str) -> dict[str, Any]:
+    """Fields a hidden context pins: each line (session context, then the call's) that is a JSON
+    object contributes its fields, or only the object under the tool's name when it has that key."""
+    facts: dict[str, Any] = {}
+    text = hidden_context or ""
+    for part in [text] if _is_json_object(text) else text.split("\n"):
+        try:
+            value = json.loads(part)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            scoped = value.get(tool_name)
+            facts.update(scoped if isinstance(scoped, dict) else value)
+    return facts
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _topic(arguments: dict[str, Any], tool_name: str) -> str:
@@ -73,7 +100,8 @@ class SchemaBackend:
         ctx = Context(rng=rng, root=schema, world=world, arguments=request.arguments,
                       topic=_topic(request.arguments, request.tool.name),
                       creates=bool(name_words) and name_words[0] in CREATE | SEND,
-                      validator_for=lambda s: _validator(json.dumps(s, sort_keys=True)))
+                      validator_for=lambda s: _validator(json.dumps(s, sort_keys=True)),
+                      facts=facts_of(request.hidden_context, request.tool.name))
         for key, value in request.arguments.items():  # get_x(x_id=...) answers about the remembered x
             remembered = world.entity(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else {}
             if remembered and key.endswith(("id", "Id", "ID")):

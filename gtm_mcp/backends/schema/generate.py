@@ -25,6 +25,7 @@ class Context:
     creates: bool  # the tool creates things: hand out fresh ids
     validator_for: Any  # callable(schema) -> jsonschema validator (for echo checks)
     entity: dict[str, Any] = field(default_factory=dict)  # fields of the entity an argument refers to
+    facts: dict[str, Any] = field(default_factory=dict)  # fields pinned by a JSON hidden context
 
 
 def _resolve(schema: Any, ctx: Context) -> Any:
@@ -156,6 +157,9 @@ def _object(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> dict
             if found:
                 out[key] = value
                 continue
+        if key in ctx.facts and _fits(ctx.facts[key], sub, ctx):
+            out[key] = ctx.facts[key]
+            continue
         if ctx.entity and key in ctx.entity and _fits(ctx.entity[key], sub, ctx):
             out[key] = ctx.entity[key]
             continue

@@ -88,3 +88,28 @@ def test_inferred_schema_follows_the_verb() -> None:
     assert {"success", "message"} <= shape("delete_file")
     assert {"product_id", "status", "created_at"} <= shape("create_product")
     assert {"message_id", "status"} <= shape("send_sms")
+
+
+def test_json_hidden_context_pins_fields_through_the_server(example_server) -> None:
+    """An RL episode's ground truth, given as hidden context, decides the fields it names."""
+    from mcp import Client
+
+    async def main() -> None:
+        async with Client(example_server.url) as client:
+            truth = {"gtm-mcp/session": "ep-truth", "gtm-mcp/session-context": '{"temperature": -3.5}'}
+            first = await client.call_tool("get_weather", {"city": "Oslo"}, meta=truth)
+            later = await client.call_tool("get_weather", {"city": "Bergen"}, meta={"gtm-mcp/session": "ep-truth"})
+            scoped = await client.call_tool("get_stock_quote", {"symbol": "ACME"}, meta={
+                "gtm-mcp/session": "ep-truth", "gtm-mcp/hidden-context": '{"get_stock_quote": {"price": 12.5}}'})
+            unfit = await client.call_tool("get_weather", {"city": "Oslo"}, meta={
+                "gtm-mcp/session": "other", "gtm-mcp/hidden-context": '{"temperature": 999}'})
+            prose = await client.call_tool("get_weather", {"city": "Oslo"}, meta={
+                "gtm-mcp/session": "prose", "gtm-mcp/hidden-context": "it is freezing"})
+        assert first.structured_content["temperature"] == -3.5
+        assert later.structured_content["temperature"] == -3.5  # the session's context holds for later calls
+        assert later.structured_content["city"] == "Bergen"  # the call's own arguments still win
+        assert scoped.structured_content["price"] == 12.5
+        assert -60 <= unfit.structured_content["temperature"] <= 60  # a value the schema refuses is not used
+        assert not prose.is_error  # free text is for model backends; the schema backend ignores it
+
+    anyio.run(main)
