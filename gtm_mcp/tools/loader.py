@@ -180,9 +180,12 @@ def resolve_names(tools: list[ToolDefinition],
                                             f"at {first.source}; rename one (or load with namespacing)"))
             result.append(first)
     taken: set[str] = set()
+    unique: list[ToolDefinition] = []
     for tool in result:
         if tool.name in taken:
             file, _, pointer = (tool.source or "").partition("#")
             problems.append(ToolProblem(file, tool.name, pointer, "duplicate tool name after namespacing"))
+            continue
         taken.add(tool.name)
-    return [t for i, t in enumerate(result) if t.name not in {r.name for r in result[:i]}], problems
+        unique.append(tool)
+    return unique, problems
