@@ -37,38 +37,34 @@ class DirectoryWatcher:
                     found[path] = (stat.st_mtime, stat.st_size)
         return found
 
-    def sync(self) -> bool:
-        """Apply what changed on disk since the last call; returns whether the catalog changed."""
+    def sync(self) -> None:
+        """Apply what changed on disk since the last call."""
         current = self._scan()
-        changed = False
         for path in sorted(set(self._seen) - set(current)):
-            changed |= self._apply(path, [])
+            self._apply(path, [])
             self.problems.pop(str(path), None)
         for path in sorted(p for p in current if self._seen.get(p) != current[p]):
             tools, problems = load_lenient([path], namespace=self.namespace)  # type: ignore[arg-type]
             if problems:
+                # All or nothing, like POST /admin/tools: the file's previous tools stay, and it is
+                # read again only once it changes again.
                 self.problems[str(path)] = [str(p) for p in problems]
                 for problem in problems:
                     log.error("watched file refused, its previous tools stay: %s", problem)
-                if not tools and path in self._seen:
-                    current[path] = self._seen[path]  # retry when it changes again
-                    continue
-            else:
-                self.problems.pop(str(path), None)
-            changed |= self._apply(path, tools)
+                continue
+            self.problems.pop(str(path), None)
+            self._apply(path, tools)
         self._seen = current
-        return changed
 
-    def _apply(self, path: Path, tools: list) -> bool:
+    def _apply(self, path: Path, tools: list) -> None:
         try:
             added, removed = self.catalog.replace_source(str(path), tools)
         except DuplicateToolError as e:
             self.problems[str(path)] = [str(e)]
             log.error("watched file %s refused: %s", path, e)
-            return False
+            return
         if added or removed:
             log.info("watched %s: +%d -%d tools", path, len(added), len(removed))
-        return bool(added or removed) or bool(tools)
 
     async def run(self) -> None:
         while True:
