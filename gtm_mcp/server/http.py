@@ -92,9 +92,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
     async def sessions(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
             return denied
-        return JSONResponse({"sessions": [simulator.sessions.peek(k).summary()  # type: ignore[union-attr]
-                                          for k in list(simulator.sessions._sessions)][:1000],
-                             **simulator.sessions.stats()})
+        return JSONResponse({"sessions": simulator.sessions.summaries(), **simulator.sessions.stats()})
 
     async def session(request: Request) -> Response:
         if (denied := authorised(request)) is not None:

@@ -93,5 +93,4 @@ def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-
     server = GTMServer(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
                        get_tool_input_schema=input_schema_of, on_list_tools=on_list_tools,
                        on_call_tool=on_call_tool, on_subscriptions_listen=notifier.listen_handler)
-    server.notifier = notifier  # type: ignore[attr-defined]
     return server

@@ -97,6 +97,10 @@ class SessionStore:
         self.expired += len(stale)
         return len(stale)
 
+    def summaries(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Summaries of the least recently used sessions first, at most `limit`."""
+        return [session.summary() for session in list(self._sessions.values())[:limit]]
+
     def stats(self) -> dict[str, Any]:
         return {"sessions": len(self._sessions), "max_sessions": self.max_sessions, "idle_ttl_s": self.idle_ttl_s,
                 "max_history": self.max_history, "evicted": self.evicted, "expired": self.expired}

@@ -60,16 +60,12 @@ other_docs = json_values | st.fixed_dictionaries({"tools": json_values}) | st.li
     {"api_name": st.text(max_size=8), "parameters": json_values}, optional={"responses": json_values}), max_size=3)
 
 
-def server_for(tools):
-    simulator = Simulator(ToolCatalog(tools), SchemaBackend(), SessionStore(max_sessions=50), call_timeout_s=5)
-    server = build_server(simulator)
-    server.lifespan_simulator = simulator
-    return server
+def simulator_for(tools) -> Simulator:
+    return Simulator(ToolCatalog(tools), SchemaBackend(), SessionStore(max_sessions=50), call_timeout_s=5)
 
 
-async def call_all(server, tools, argument_sets) -> None:
-    simulator = server.lifespan_simulator
-    async with Client(server) as client:
+async def call_all(simulator: Simulator, tools, argument_sets) -> None:
+    async with Client(build_server(simulator)) as client:
         for tool in tools:
             for arguments in argument_sets(tool):
                 if not isinstance(arguments, dict) and arguments is not None:
@@ -98,12 +94,12 @@ def test_random_definitions_and_arguments(doc, args) -> None:
     for problem in problems:
         assert problem.file == "fuzz.json" and isinstance(problem.pointer, str) and problem.message
     tools, _ = resolve_names(tools, "auto")
-    server = server_for(tools)
+    simulator = simulator_for(tools)
 
     def argument_sets(tool):
         return [*args, {}, _schema_shaped(tool.input_schema)]
 
-    anyio.run(call_all, server, tools, argument_sets)
+    anyio.run(call_all, simulator, tools, argument_sets)
 
 
 def _schema_shaped(schema: dict) -> dict:
@@ -127,4 +123,4 @@ def test_random_arguments_to_real_tools(arguments) -> None:
     from gtm_mcp.tools.loader import load_tools
 
     tools = load_tools([EXAMPLE_TOOLS])
-    anyio.run(call_all, server_for(tools), tools, lambda tool: [arguments])
+    anyio.run(call_all, simulator_for(tools), tools, lambda tool: [arguments])

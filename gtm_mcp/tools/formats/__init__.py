@@ -64,7 +64,3 @@ def items_of(doc: Any, keys: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
                 yield from ((f"/{key}/{i}", item) for i, item in enumerate(doc[key]))
                 return
         yield "", doc
-
-
-def list_of(doc: Any, keys: tuple[str, ...]) -> list[Any]:
-    return [item for _, item in items_of(doc, keys)]

@@ -118,3 +118,14 @@ def test_definition_contract() -> None:
     assert tool.to_mcp()["inputSchema"]["type"] == "object"
     with pytest.raises(ValueError, match="without whitespace"):
         ToolDefinition(name="has space")
+
+
+def test_gtm_format_round_trips_every_livemcpbench_tool(tmp_path: Path) -> None:
+    """`to_gtm` writes the GTM unified format that the `gtm` importer reads back unchanged."""
+    tools = load_tools([need(LIVEMCPBENCH)])
+    path = tmp_path / "tools.jsonl"
+    path.write_text("\n".join(json.dumps(t.to_gtm(), ensure_ascii=False) for t in tools))
+    again = load_tools([path])
+    assert [t.identity() for t in again] == [t.identity() for t in tools]
+    assert [(t.output_schema, t.domains) for t in again] == [(t.output_schema, t.domains) for t in tools]
+    assert "source" not in tools[0].to_gtm()
