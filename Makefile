@@ -1,10 +1,13 @@
 # The two commands of the README:  `make serve`  and  `make test`. Both install first (idempotent).
-.PHONY: setup serve test lint bench
+.PHONY: setup setup-serve serve test lint bench
 
 setup:
 	@bash scripts/setup.sh
 
-serve: setup
+setup-serve:
+	@bash scripts/setup.sh serve
+
+serve: setup-serve
 	.venv/bin/gtm-mcp serve --transport http --port 8765
 
 test: setup

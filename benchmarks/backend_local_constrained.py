@@ -19,10 +19,10 @@ import anyio
 import jsonschema
 from backend_common import TOOLS
 
-from gtm_mcp.backends.base import SimulationRequest
 from gtm_mcp.backends.local import LocalBackend
-from gtm_mcp.prompt import parse_answer
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.prompt import parse_answer
+from gtm_mcp.contract.records import SimulationRequest
 
 ARGS = {"get_weather": [{"city": c} for c in ("Paris", "Oslo", "Lima", "Kyoto")],
         "create_note": [{"title": t} for t in ("groceries", "call mum", "ideas", "trip")],

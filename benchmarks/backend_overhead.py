@@ -25,10 +25,10 @@ import httpx
 import jsonschema
 from backend_common import ROOT, TOOLS, free_port, gtm_server, mcp_call, process
 
-from gtm_mcp.backends.base import SimulationRequest
 from gtm_mcp.backends.openai import response_format_for
-from gtm_mcp.prompt import render_messages
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.prompt import render_messages
+from gtm_mcp.contract.records import SimulationRequest
 
 CITIES = ["Paris", "Oslo", "Lima", "Kyoto", "Cairo", "Quito", "Perth", "Dakar", "Lagos", "Hanoi", "Porto", "Riga",
           "Accra", "Bern", "Doha", "Suva", "Malé", "Baku", "Sofia", "Turin"]

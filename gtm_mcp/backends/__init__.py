@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from gtm_mcp.backends.base import Backend, BackendError, BackendHealth, CallRecord, SimulationRequest
+from gtm_mcp.backends.base import Backend, BackendError, BackendHealth
+from gtm_mcp.setting import setting
 
 BackendName = Literal["schema", "openai", "local"]
 
@@ -27,25 +28,32 @@ REGISTRY: dict[str, str] = {
 
 
 class BackendOptions(BaseModel):
-    """Settings of every backend (each reads the ones it needs). CLI flags and `GTM_MCP_*` env
-    vars map onto these fields one to one (`--base-url` / `GTM_MCP_BASE_URL` -> `base_url`)."""
+    """Settings of every backend (each reads the ones it needs). Each is also a flag, a `GTM_MCP_*`
+    variable and a config-file key of the same public name (see `gtm_mcp.config`)."""
 
-    backend: BackendName = "schema"
-    seed: int = 0
+    backend: BackendName = setting("schema", help="what writes outputs: schema (no model), openai (an "
+                                   "OpenAI-compatible endpoint), local (a model in-process)")
+    seed: int = setting(0, help="seed for deterministic outputs")
     # openai
-    base_url: str | None = None
-    model: str | None = Field(default=None, description="model name (openai) or local path (local)")
-    api_key_env: str = "OPENAI_API_KEY"
-    timeout_s: float = 30.0
-    max_retries: int = 2
-    max_connections: int = 256
-    structured_output: Literal["auto", "on", "off"] = "auto"
+    base_url: str | None = setting(help="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1")
+    model: str | None = setting(help="openai: model name; local: model directory, GGUF file or packaged name")
+    tokenizer: str | None = setting(help="openai: a local tokenizer folder for exact token budgets (default: "
+                                    "estimated; the local backend always uses its model's)")
+    api_key_env: str = setting("OPENAI_API_KEY", help="openai: environment variable holding the API key")
+    timeout_s: float = setting(30.0, "timeout", help="model backends: seconds per request")
+    max_retries: int = setting(2, help="openai: retries on connect errors, 429 and 5xx")
+    max_connections: int = setting(256, help="openai: HTTP connections to the endpoint")
+    structured_output: Literal["auto", "on", "off"] = setting(
+        "auto", help="JSON-schema constrained decoding: the endpoint's structured output (openai; auto falls "
+        "back when the endpoint lacks it) or xgrammar in-process (local)")
     # model backends
-    max_new_tokens: int = 512
-    temperature: float = 0.0
-    context_window: int | None = None
-    device: str = "auto"
-    dtype: str = "auto"
+    max_new_tokens: int = setting(512, help="model backends: most tokens an answer may take")
+    temperature: float = setting(0.0, help="model backends: sampling temperature (0: greedy)")
+    context_window: int | None = setting(help="model backends: the model's window in tokens; the oldest history "
+                                         "turns are dropped to fit (default: asked from the endpoint or model)")
+    device: str = setting("auto", help="local: cpu, cuda or auto")
+    dtype: str = setting("auto", help="local: torch dtype (auto: bfloat16)")
+    max_queue: int = setting(256, help="local: calls waiting for the model at most; more are answered 'busy'")
 
 
 def create_backend(options: BackendOptions) -> Backend:
@@ -57,5 +65,4 @@ def create_backend(options: BackendOptions) -> Backend:
     return cls.from_options(options)
 
 
-__all__ = ["REGISTRY", "Backend", "BackendError", "BackendHealth", "BackendName", "BackendOptions", "CallRecord",
-           "SimulationRequest", "create_backend"]
+__all__ = ["REGISTRY", "Backend", "BackendError", "BackendHealth", "BackendName", "BackendOptions", "create_backend"]

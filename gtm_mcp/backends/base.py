@@ -1,60 +1,17 @@
 """The one interface every backend implements: a simulation request in, the tool's output out.
 
 Backends are interchangeable (think of httpx's transports). The server builds a
-`SimulationRequest` after the arguments were checked, awaits `Backend.simulate`, then checks the
-answer against the output schema itself (`gtm_mcp.calls.output`): a backend returns its best
-attempt and never has to validate.
+`SimulationRequest` (`gtm_mcp.contract`) after the arguments were checked, awaits
+`Backend.simulate`, then checks the answer itself (`gtm_mcp.calls.output`): a backend returns its
+best attempt and never has to validate.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from gtm_mcp.tools.definition import ToolDefinition
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One earlier call of the session, as the session keeps it."""
-
-    tool: str
-    arguments: dict[str, Any]
-    result: Any  # the JSON object returned, or the error text when is_error
-    is_error: bool = False
-
-
-@dataclass(frozen=True)
-class Repair:
-    """Feedback for one repair round: what the backend answered before and why it was refused."""
-
-    previous_answer: str
-    problem: str
-
-
-@dataclass(frozen=True)
-class SimulationRequest:
-    """Everything a backend may use to write one tool output.
-
-    `output_schema` is the schema the answer must satisfy: the tool's own, or one inferred from
-    its name and description when it has none. `history` holds the session's earlier calls,
-    oldest first. `hidden_context` is text the agent never sees (an RL episode's ground truth).
-    `state` is a mutable dict owned by the session, private to the backend, for memory that
-    outlives one call (it is dropped with the session). `repair` is set on a re-ask.
-    """
-
-    tool: ToolDefinition
-    arguments: dict[str, Any]
-    session_id: str
-    output_schema: dict[str, Any]
-    history: tuple[CallRecord, ...] = ()
-    hidden_context: str | None = None
-    seed: int = 0
-    state: dict[str, Any] = field(default_factory=dict, compare=False)
-    repair: Repair | None = None
-
-    def with_repair(self, previous_answer: str, problem: str) -> SimulationRequest:
-        return replace(self, repair=Repair(previous_answer, problem))
+from gtm_mcp.contract.records import SimulationRequest, ToolOutput
 
 
 class BackendError(Exception):
@@ -63,6 +20,15 @@ class BackendError(Exception):
     The message is shown to the agent in an isError result, so it says what failed, not how to
     fix the call.
     """
+
+
+class AnswerTruncated(BackendError):
+    """The model answered, but did not finish a JSON answer within its token budget: a fault of the
+    answer, not of the endpoint (health stays ok)."""
+
+    def __init__(self, max_new_tokens: int, content: str) -> None:
+        super().__init__(f"the model's answer was cut at the token limit ({max_new_tokens} tokens, "
+                         f"--max-new-tokens) before its JSON was complete (it ends with {content[-80:]!r})")
 
 
 @dataclass(frozen=True)
@@ -76,16 +42,18 @@ class BackendHealth:
 class Backend(Protocol):
     """A simulator of tool outputs.
 
-    `simulate` returns the output as a JSON object (dict) or as text the server parses (models
-    write text). It raises `BackendError` when it cannot answer. Many calls may be in flight at
-    once: implementations must not serialise them unless the hardware forces it. `repairable`
-    tells the server whether a second attempt with `request.repair` set may help.
+    `simulate` returns a `ToolOutput` (an answer already decided: JSON, text, or a refusal), a
+    JSON object, or the text a model wrote, which the server reads with the prompt format's
+    `read_answer` (JSON when `request.output_schema` is set, text otherwise). It raises
+    `BackendError` when it cannot answer. Many calls may be in flight at once: implementations
+    must not serialise them unless the hardware forces it. `repairable` tells the server whether
+    a second attempt with `request.repair` set may help.
     """
 
     name: str
     repairable: bool
 
-    async def simulate(self, request: SimulationRequest) -> dict[str, Any] | str: ...
+    async def simulate(self, request: SimulationRequest) -> ToolOutput | dict[str, Any] | str: ...
 
     async def health(self) -> BackendHealth: ...
 

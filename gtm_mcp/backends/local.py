@@ -2,7 +2,7 @@
 
 - The model is a transformers folder, a `.gguf` file, or a packaged model name (`smollm2`, see
   `gtm_mcp.models`). It is loaded on first use, in a worker thread, so the server starts fast.
-- Requests are rendered with the prompt format (`gtm_mcp.prompt`) and the tokenizer's chat
+- Requests are rendered with the prompt format (`gtm_mcp.contract.prompt`) and the tokenizer's chat
   template; when the session history outgrows the context window the oldest turns are dropped
   (counted with the real tokenizer).
 - Decoding is constrained to the output schema with xgrammar (chosen by measurement: the only
@@ -29,12 +29,16 @@ import anyio
 import anyio.to_thread
 
 from gtm_mcp.backends import BackendOptions
-from gtm_mcp.backends.base import BackendError, BackendHealth, SimulationRequest
-from gtm_mcp.prompt import render_prompt
+from gtm_mcp.backends.base import AnswerTruncated, BackendError, BackendHealth
+from gtm_mcp.contract.prompt import prompt_budget, render_prompt, token_counter
+from gtm_mcp.contract.records import SimulationRequest
 
 log = logging.getLogger("gtm_mcp.backends.local")
 
 ConstrainMode = Literal["auto", "on", "off"]
+#: Grammars beside the output schema's: a refusal in the prompt format, and free text.
+_REFUSAL = 'root ::= "Error: " [^\\n]+'
+_ANY_TEXT = "root ::= [^]+"
 
 
 @dataclass
@@ -42,6 +46,7 @@ class _Pending:
     request: SimulationRequest
     done: bool = False
     text: str | None = None
+    truncated: bool = False  # generation stopped at max_new_tokens, not at the end of the answer
     error: BaseException | None = None
     queued_at: float = field(default_factory=time.perf_counter)
 
@@ -76,7 +81,7 @@ class LocalBackend:
         self.device: str | None = None
         self.constrained: bool | None = None
         self.stats: dict[str, Any] = {"requests": 0, "ok": 0, "errors": 0, "batches": 0, "batched_requests": 0,
-                                      "generated_tokens": 0, "generate_s": 0.0, "dropped_turns": 0,
+                                      "generated_tokens": 0, "generate_s": 0.0, "dropped_turns": 0, "truncated": 0,
                                       "load_s": None, "last_error": None}
 
     @classmethod
@@ -121,8 +126,11 @@ class LocalBackend:
             message = f"the local model failed: {type(item.error).__name__}: {item.error}"
             self._fail(message)
             raise BackendError(message)
-        self.stats["ok"] += 1
         assert item.text is not None
+        if item.truncated and request.expects_json:
+            self.stats["truncated"] += 1
+            raise AnswerTruncated(self.max_new_tokens, item.text)
+        self.stats["ok"] += 1
         return item.text
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
@@ -134,7 +142,8 @@ class LocalBackend:
                 p.error, p.done = e, True
             return
         for p, text in zip(batch, texts, strict=True):
-            p.text, p.done = text, True
+            p.text, p.truncated = text
+            p.done = True
 
     def _fail(self, message: str) -> None:
         self.stats["errors"] += 1
@@ -208,16 +217,24 @@ class LocalBackend:
         self._grammar_compiler = xgr.GrammarCompiler(info, max_threads=2)
         return True
 
-    def _grammar(self, schema: dict[str, Any]) -> Any:
+    def _grammar(self, schema: dict[str, Any] | None) -> Any:
+        """The compiled grammar for one answer: the output schema's JSON, or a refusal (`Error: ...`,
+        prompt format gtm-prompt/2); any text for a tool that answers in text."""
+        import xgrammar as xgr
+
         key = hashlib.sha1(json.dumps(schema, sort_keys=True).encode()).hexdigest()
         grammar = self._grammars.get(key)
         if grammar is None:
-            try:
-                grammar = self._grammar_compiler.compile_json_schema(json.dumps(schema), any_whitespace=False,
-                                                                     strict_mode=False)
-            except Exception as e:  # a schema beyond the grammar compiler: any JSON object instead
-                log.warning("cannot compile the output schema to a grammar (%s); constraining to JSON only", e)
-                grammar = self._grammar_compiler.compile_builtin_json_grammar()
+            if schema is None:
+                grammar = self._grammar_compiler.compile_grammar(_ANY_TEXT)
+            else:
+                try:
+                    answer = xgr.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False, strict_mode=False)
+                except Exception as e:  # a schema beyond the grammar compiler: any JSON object instead
+                    log.warning("cannot compile the output schema to a grammar (%s); constraining to JSON only", e)
+                    answer = xgr.Grammar.builtin_json_grammar()
+                grammar = self._grammar_compiler.compile_grammar(xgr.Grammar.union(answer, xgr.Grammar.from_ebnf(
+                    _REFUSAL)))
             if len(self._grammars) > 1024:
                 self._grammars.clear()
             self._grammars[key] = grammar
@@ -225,19 +242,18 @@ class LocalBackend:
 
     # -- generation (worker thread) ------------------------------------------------------------
 
-    def _count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def _generate(self, requests: list[SimulationRequest]) -> list[str]:
+    def _generate(self, requests: list[SimulationRequest]) -> list[tuple[str, bool]]:
+        """(text, cut at max_new_tokens) for each request, in one padded batch."""
         import torch
         from transformers import LogitsProcessorList
 
         tokenizer, model = self._tokenizer, self._model
         assert self.context_window is not None
-        budget = self.context_window - self.max_new_tokens
+        budget = prompt_budget(self.context_window, self.max_new_tokens)
+        count_tokens = token_counter(tokenizer)
         prompts = []
         for request in requests:
-            rendered = render_prompt(request, token_budget=budget, count_tokens=self._count_tokens)
+            rendered = render_prompt(request, token_budget=budget, count_tokens=count_tokens)
             self.stats["dropped_turns"] += rendered.dropped_turns
             prompts.append(tokenizer.apply_chat_template(rendered.messages, tokenize=False,
                                                          add_generation_prompt=True))
@@ -257,11 +273,14 @@ class LocalBackend:
                                     pad_token_id=tokenizer.pad_token_id, top_p=None, top_k=None, **sampling)
         new = output[:, encoded["input_ids"].shape[1]:]
         texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+        stops = {t for t in (tokenizer.eos_token_id, tokenizer.pad_token_id, model.generation_config.eos_token_id)
+                 if isinstance(t, int)}
+        cut = [new.shape[1] >= self.max_new_tokens and not any(int(t) in stops for t in row) for row in new]
         self.stats["generate_s"] += time.perf_counter() - start
         self.stats["generated_tokens"] += int((new != tokenizer.pad_token_id).sum())
         self.stats["batches"] += 1
         self.stats["batched_requests"] += len(requests)
-        return texts
+        return list(zip(texts, cut, strict=True))
 
     # -- lifecycle -----------------------------------------------------------------------------
 

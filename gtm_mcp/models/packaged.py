@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gtm_mcp import paths
 
 log = logging.getLogger("gtm_mcp.models")
 
@@ -45,9 +46,7 @@ class ModelNotFoundError(LookupError):
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GTM_MCP_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "gtm-mcp"
-    return base / "models"
+    return paths.cache_dir("models")
 
 
 def packaged_gguf(name: str) -> Path:

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.contract.errors import DuplicateToolError
 from gtm_mcp.server.mcp_server import GTMServer
-from gtm_mcp.tools.errors import DuplicateToolError
 from gtm_mcp.tools.loader import parse_document, resolve_names
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         fmt = request.query_params.get("format")
         origin = request.query_params.get("source") or "admin"
         try:
-            tools, problems = parse_document(doc, origin, fmt)
+            tools, problems = parse_document(doc, origin, fmt, kind="admin")
         except ValueError as e:
             return JSONResponse({"error": str(e)}, 400)
         namespace = request.query_params.get("namespace", "auto")

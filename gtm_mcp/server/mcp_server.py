@@ -67,16 +67,13 @@ def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-
         meta: Mapping[str, Any] = params.meta or {}
         path_session, header_session = _request_parts(ctx)
         key = resolve_session_key(meta, path_session, header_session, stdio=stdio)
-        try:
-            result = await simulator.call(params.name, params.arguments, session_key=key, meta=meta)
-        except Exception as e:  # never a protocol error for a tool call: the agent gets an isError result
-            log.exception("call to %s failed", params.name)
-            return types.CallToolResult(content=[types.TextContent(type="text", text=f"Internal error: {e}")],
-                                        is_error=True)
+        # Simulator.call never raises: every failure is an isError result (internals only in the log).
+        result = await simulator.call(params.name, params.arguments, session_key=key, meta=meta)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=result.text)],
             structured_content=result.structured,
             is_error=result.is_error,
+            meta=result.meta or None,
         )
 
     @asynccontextmanager

@@ -10,11 +10,11 @@ import anyio
 from gtm_mcp.backends import BackendOptions, create_backend
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.config import Settings
+from gtm_mcp.contract.errors import ToolLoadError
 from gtm_mcp.server.mcp_server import GTMServer, build_server
 from gtm_mcp.server.watch import DirectoryWatcher
 from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.errors import ToolLoadError
 from gtm_mcp.tools.loader import load_lenient, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
 
@@ -47,7 +47,8 @@ def build_simulator(settings: Settings) -> Simulator:
     sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
                             max_history=settings.max_history)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                     allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s)
+                     allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
+                     max_output_bytes=settings.max_output_bytes)
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None) -> None:

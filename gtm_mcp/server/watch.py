@@ -8,8 +8,8 @@ from pathlib import Path
 
 import anyio
 
+from gtm_mcp.contract.errors import DuplicateToolError
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.errors import DuplicateToolError
 from gtm_mcp.tools.loader import SUFFIXES, load_lenient
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class DirectoryWatcher:
 
     def _apply(self, path: Path, tools: list) -> None:
         try:
-            added, removed = self.catalog.replace_source(str(path), tools)
+            added, removed = self.catalog.replace_file(str(path), tools)
         except DuplicateToolError as e:
             self.problems[str(path)] = [str(e)]
             log.error("watched file %s refused: %s", path, e)

@@ -7,7 +7,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtm_mcp.backends.base import CallRecord
+from gtm_mcp.contract.records import CallRecord
 
 
 @dataclass
@@ -17,6 +17,7 @@ class Session:
     key: str
     max_history: int
     hidden_context: str | None = None
+    world: dict[str, Any] | None = None  # the declared initial world of the episode, if any
     history: deque[CallRecord] = field(default_factory=deque)
     state: dict[str, Any] = field(default_factory=dict)
     calls: int = 0

@@ -6,8 +6,8 @@ import difflib
 import logging
 from collections.abc import Callable, Iterable
 
-from gtm_mcp.tools.definition import ToolDefinition
-from gtm_mcp.tools.errors import DuplicateToolError
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.errors import DuplicateToolError
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,11 @@ class ToolCatalog:
             self._changed(f"removed {len(removed)} tool(s)")
         return removed
 
-    def replace_source(self, source_prefix: str, tools: Iterable[ToolDefinition]) -> tuple[list[str], list[str]]:
-        """Swap the tools loaded from one file for a new set (a watched file changed): all or none."""
+    def replace_file(self, file: str, tools: Iterable[ToolDefinition]) -> tuple[list[str], list[str]]:
+        """Swap the tools loaded from one file for a new set (a watched file changed): all or none.
+        Tools are matched by their origin's file, whatever their line or pointer in it."""
         batch = list(tools)
-        old = {n for n, t in self._tools.items() if (t.source or "").startswith(source_prefix + "#")}
+        old = {n for n, t in self._tools.items() if t.origin is not None and t.origin.file == file}
         kept = {n: t for n, t in self._tools.items() if n not in old}
         for tool in batch:
             if tool.name in kept:
@@ -87,7 +88,7 @@ class ToolCatalog:
         if old == set(new) and all(self._tools[n] == t for n, t in new.items()):
             return [], []
         self._tools = {**kept, **new}
-        self._changed(f"reloaded {source_prefix}")
+        self._changed(f"reloaded {file}")
         return sorted(set(new) - old), sorted(old - set(new))
 
     def _changed(self, what: str) -> None:

@@ -11,9 +11,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from gtm_mcp.contract.definition import Origin, OriginKind, ToolDefinition, checked
+from gtm_mcp.contract.errors import ToolLoadError, ToolProblem
 from gtm_mcp.tools import formats
-from gtm_mcp.tools.definition import ToolDefinition, checked
-from gtm_mcp.tools.errors import ToolLoadError, ToolProblem
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 Namespace = Literal["auto", "always", "never"]
@@ -48,19 +48,20 @@ class _ParseError(Exception):
         self.where, self.message = where, message
 
 
-def _locate(file: str, lines: list[int] | None, pointer: str) -> tuple[str, str]:
-    """For JSON Lines, move the record index of a pointer into the file name as `path:LINE`."""
+def _locate(lines: list[int] | None, pointer: str) -> tuple[int | None, str]:
+    """For JSON Lines, the line of the record a pointer starts in, and the pointer inside that record."""
     if lines is None:
-        return file, pointer
+        return None, pointer
     match = re.match(r"^/(\d+)(.*)$", pointer)
     if not match or int(match.group(1)) >= len(lines):
-        return file, pointer
-    return f"{file}:{lines[int(match.group(1))]}", match.group(2)
+        return None, pointer
+    return lines[int(match.group(1))], match.group(2)
 
 
-def parse_document(doc: Any, file: str, fmt: str | None = None,
-                   lines: list[int] | None = None) -> tuple[list[ToolDefinition], list[ToolProblem]]:
-    """Tools and problems of one parsed document (format detected unless `fmt` names it)."""
+def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int] | None = None, *,
+                   kind: OriginKind = "file") -> tuple[list[ToolDefinition], list[ToolProblem]]:
+    """Tools and problems of one parsed document (format detected unless `fmt` names it). Each tool's
+    `origin` names `file` (a path, or a label such as `admin`), the JSON Lines line and the pointer."""
     module = formats.by_name(fmt) if fmt else formats.detect(doc)
     if module is None:
         return [], [ToolProblem(file, None, "", "no tool definitions recognised; supported formats: "
@@ -68,13 +69,15 @@ def parse_document(doc: Any, file: str, fmt: str | None = None,
     tools: list[ToolDefinition] = []
     problems: list[ToolProblem] = []
     for entry in module.entries(doc):
-        where, pointer = _locate(file, lines, entry.pointer)
+        line, pointer = _locate(lines, entry.pointer)
+        origin = Origin(kind=kind, file=file, line=line, pointer=pointer)
+        where = origin.location
         if entry.problem is not None:
-            _, at = _locate(file, lines, entry.problem_pointer or entry.pointer)
+            _, at = _locate(lines, entry.problem_pointer or entry.pointer)
             problems.append(ToolProblem(where, entry.name, at, entry.problem))
             continue
         try:
-            tool = ToolDefinition(**entry.fields, source=f"{where}#{pointer}")
+            tool = ToolDefinition(**entry.fields, origin=origin)
         except ValidationError as e:
             for err in e.errors():
                 field = err["loc"][0] if err["loc"] else ""
@@ -175,7 +178,7 @@ def resolve_names(tools: list[ToolDefinition],
         else:
             first = group[0]
             for other in group[1:]:
-                file, _, pointer = (other.source or "").partition("#")
+                file, pointer = _where(other)
                 problems.append(ToolProblem(file, name, pointer, f"duplicate tool name: {name!r} is also defined "
                                             f"at {first.source}; rename one (or load with namespacing)"))
             result.append(first)
@@ -183,9 +186,15 @@ def resolve_names(tools: list[ToolDefinition],
     unique: list[ToolDefinition] = []
     for tool in result:
         if tool.name in taken:
-            file, _, pointer = (tool.source or "").partition("#")
+            file, pointer = _where(tool)
             problems.append(ToolProblem(file, tool.name, pointer, "duplicate tool name after namespacing"))
             continue
         taken.add(tool.name)
         unique.append(tool)
     return unique, problems
+
+
+def _where(tool: ToolDefinition) -> tuple[str, str]:
+    """(file with line, pointer) of a tool's origin, for problems."""
+    origin = tool.origin or Origin(kind="code")
+    return origin.location, origin.pointer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
 from gtm_mcp.tools.loader import parse_document
 
 
@@ -40,10 +40,10 @@ async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0) -> list[dict[st
 
 async def mirror_tools(spec: str, *, timeout_s: float = 60.0) -> list[ToolDefinition]:
     """The live server's tools as definitions; raises ToolLoadError naming each bad one."""
-    from gtm_mcp.tools.errors import ToolLoadError
+    from gtm_mcp.contract.errors import ToolLoadError
 
     entries = await fetch_tool_list(spec, timeout_s=timeout_s)
-    tools, problems = parse_document({"tools": entries}, f"mirror:{spec}", "mcp")
+    tools, problems = parse_document({"tools": entries}, f"mirror:{spec}", "mcp", kind="mirror")
     if problems:
         raise ToolLoadError(problems)
     return tools

@@ -104,8 +104,8 @@ def test_random_definitions_and_arguments(doc, args) -> None:
 
 def _schema_shaped(schema: dict) -> dict:
     """Arguments shaped by the input schema (valid or nearly), to reach past the argument check."""
-    from gtm_mcp.backends.base import SimulationRequest
-    from gtm_mcp.tools.definition import ToolDefinition
+    from gtm_mcp.contract.definition import ToolDefinition
+    from gtm_mcp.contract.records import SimulationRequest
 
     probe = ToolDefinition(name="probe", input_schema={"type": "object"}, output_schema=schema)
     try:

@@ -14,12 +14,13 @@ import random
 from functools import lru_cache
 from typing import Any
 
-from gtm_mcp.backends.base import BackendHealth, SimulationRequest
+from gtm_mcp.backends.base import BackendHealth
 from gtm_mcp.backends.schema.generate import Context, generate
 from gtm_mcp.backends.schema.infer import CREATE, SEND, infer_output_schema
 from gtm_mcp.backends.schema.vocabulary import words
 from gtm_mcp.backends.schema.world import World
-from gtm_mcp.tools.definition import validator_class_for
+from gtm_mcp.contract.definition import validator_class_for
+from gtm_mcp.contract.records import SimulationRequest
 
 __all__ = ["SchemaBackend", "infer_output_schema"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gtm_mcp.backends.schema.vocabulary import singular, words
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
 
 CREATE = {"create", "add", "new", "insert", "post", "register", "upload", "book", "make", "generate", "submit",
           "open", "start", "schedule", "place", "write", "save", "store", "publish", "reserve", "invite"}

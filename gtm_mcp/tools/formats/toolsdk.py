@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gtm_mcp.tools.errors import json_pointer
+from gtm_mcp.contract.errors import json_pointer
 from gtm_mcp.tools.formats import Entry
 
 NAME = "toolsdk"

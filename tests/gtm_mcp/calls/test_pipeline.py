@@ -7,16 +7,19 @@ the one repair round, and failures turned into isError results while other sessi
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import anyio
+import pytest
 
-from gtm_mcp.backends.base import BackendError, BackendHealth, SimulationRequest
+from gtm_mcp.backends.base import BackendError, BackendHealth
 from gtm_mcp.calls.pipeline import Outcome, Simulator
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.records import SimulationRequest
 from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.definition import ToolDefinition
 
 TOOL = ToolDefinition(name="lookup", input_schema={"type": "object", "properties": {"q": {"type": "string"}},
                                                    "required": ["q"]},
@@ -95,7 +98,7 @@ def test_one_repair_round_then_a_clear_failure() -> None:
     assert len(backend.requests) == 4  # exactly one re-ask per call
 
 
-def test_backend_failures_become_errors_and_other_sessions_go_on() -> None:
+def test_backend_failures_become_errors_and_other_sessions_go_on(caplog: pytest.LogCaptureFixture) -> None:
     sim, _ = simulator({"down": [BackendError("connection refused by http://x")], "bug": [KeyError("oops")],
                         "hang": ["hang"], **{f"ok{i}": ['{"answer": "fine"}'] for i in range(20)}})
     results: dict[str, Any] = {}
@@ -112,7 +115,12 @@ def test_backend_failures_become_errors_and_other_sessions_go_on() -> None:
 
     elapsed = anyio.run(main)
     assert "connection refused" in results["down"].text and results["down"].outcome is Outcome.SIMULATOR_FAILED
-    assert "KeyError" in results["bug"].text
+    # A backend bug is not shown to the agent: a short message with a reference that the log explains.
+    bug = results["bug"].text
+    assert "KeyError" not in bug and "oops" not in bug
+    ref = re.search(r"\(ref ([0-9a-f]{8})\)", bug).group(1)
+    logged = [r for r in caplog.records if ref in r.getMessage()]
+    assert logged and "KeyError: 'oops'" in caplog.text
     assert "did not answer within 1 s" in results["hang"].text
     assert all(results[f"ok{i}"].structured == {"answer": "fine"} for i in range(20))
     assert elapsed < 5  # the hung call was cut at the timeout; nothing waited on it

@@ -75,3 +75,48 @@ def test_settings_precedence(tmp_path: Path) -> None:
 def test_help_has_examples() -> None:
     out = gtm("serve", "--help")
     assert out.returncode == 0 and "examples:" in out.stdout and "GTM_MCP_" in out.stdout
+
+
+def test_one_public_name_per_setting_everywhere(tmp_path: Path) -> None:
+    """`--timeout`, `GTM_MCP_TIMEOUT` and `timeout:` are the same setting; unknown names are refused
+    in the environment as in files (a typo never passes silently)."""
+    assert load_settings({}, env={"GTM_MCP_TIMEOUT": "5"}).timeout_s == 5.0
+    config = tmp_path / "c.yaml"
+    config.write_text("timeout: 7\ncall-timeout: 9\nsession_ttl: 11\n")
+    s = load_settings({"config": str(config)}, env={})
+    assert (s.timeout_s, s.call_timeout_s, s.session_ttl_s) == (7.0, 9.0, 11.0)
+    with pytest.raises(ConfigError, match=r"GTM_MCP_TIMOUT.*did you mean 'GTM_MCP_TIMEOUT'"):
+        load_settings({}, env={"GTM_MCP_TIMOUT": "5"})
+    config.write_text("timeout_s: 7\n")  # the Python field name is not a public name
+    with pytest.raises(ConfigError, match=r"unknown setting.*timeout_s"):
+        load_settings({"config": str(config)}, env={})
+    assert load_settings({}, env={"GTM_MCP_CACHE": "/tmp/x", "GTM_MCP_URL": "http://h"}).port == 8765
+
+
+def test_every_setting_has_a_flag_and_help_lists_the_table() -> None:
+    from gtm_mcp.cli import build_parser
+    from gtm_mcp.config import settings_table
+
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    flags = {opt for action in serve._actions for opt in action.option_strings}
+    for row in settings_table():
+        if "serve" in row.commands:
+            assert row.flag in flags, row
+    out = gtm("serve", "--help").stdout
+    assert "--timeout" in out and "GTM_MCP_TIMEOUT" in out and "GTM_MCP_CALL_TIMEOUT" in out
+
+
+def test_admin_token_from_a_file_or_the_environment(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    assert load_settings({"admin_token_file": str(token)}, env={}).admin_token == "s3cret"
+    assert load_settings({}, env={"GTM_MCP_ADMIN_TOKEN": "t2"}).admin_token == "t2"
+    with pytest.raises(ConfigError, match=r"admin-token-file.*cannot read"):
+        load_settings({"admin_token_file": str(tmp_path / "missing")}, env={})
+
+
+def test_call_takes_tools_before_the_tool_name(tmp_path: Path) -> None:
+    tools = REPO / "gtm_mcp" / "examples" / "tools.json"
+    done = gtm("call", "--tools", str(tools), "get_weather", '{"city": "Lima"}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["city"] == "Lima"

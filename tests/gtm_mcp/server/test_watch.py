@@ -40,3 +40,21 @@ def test_broken_edits_keep_the_previous_tools_and_are_read_once(tmp_path: Path, 
     write(file, json.dumps([{**tool, "name": "fixed"}]), 4000)
     watcher.sync()
     assert catalog.names() == ["fixed"] and not watcher.problems
+
+
+def test_watched_json_lines_files_can_be_edited_and_removed(tmp_path: Path) -> None:
+    """JSON Lines tools carry `file:LINE` origins; edits and removal must still find them by file."""
+    file = tmp_path / "t.jsonl"
+    lines = [json.dumps({"name": n, "inputSchema": {"type": "object"}}) for n in ("a", "b", "c")]
+    write(file, "\n".join(lines), 1000)
+    catalog = ToolCatalog()
+    watcher = DirectoryWatcher(catalog, tmp_path)
+    watcher.sync()
+    assert sorted(catalog.names()) == ["a", "b", "c"]
+    assert (catalog.get("b").origin.file, catalog.get("b").origin.line) == (str(file), 2)
+    write(file, "\n".join([lines[0], json.dumps({"name": "d", "inputSchema": {"type": "object"}})]), 2000)
+    watcher.sync()
+    assert sorted(catalog.names()) == ["a", "d"] and not watcher.problems
+    file.unlink()
+    watcher.sync()
+    assert catalog.names() == []

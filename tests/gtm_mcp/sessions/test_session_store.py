@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gtm_mcp.backends.base import CallRecord
+from gtm_mcp.contract.records import CallRecord
 from gtm_mcp.sessions.keys import resolve_session_key
 from gtm_mcp.sessions.store import SessionStore
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import LIVEMCPBENCH, SEAL_TOOLS, STABLETOOLBENCH, TOOLSDK, need
 
+from gtm_mcp.contract.definition import ToolDefinition
 from gtm_mcp.tools import ToolLoadError, load_lenient, load_tools
-from gtm_mcp.tools.definition import ToolDefinition
 
 
 def test_all_livemcpbench_tools_load_with_shared_names_qualified() -> None:

@@ -1,4 +1,4 @@
-"""A tiny random Qwen2 built in code (tokenizer trained on the fly): loads in well under a second.
+"""Test fixture: a tiny random Qwen2 built in code (tokenizer trained on the fly): loads in well under a second.
 
 Its outputs are noise, but it exercises the whole in-process path (chat template, batching,
 constrained decoding) in unit tests without any weights on disk beforehand.

@@ -6,15 +6,16 @@ import json
 
 import pytest
 
-from gtm_mcp.backends.base import CallRecord, SimulationRequest
-from gtm_mcp.prompt import (
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.prompt import (
     PROMPT_FORMAT_VERSION,
     parse_answer,
+    read_answer,
     render_messages,
     render_prompt,
     render_training_example,
 )
-from gtm_mcp.tools.definition import ToolDefinition
+from gtm_mcp.contract.records import CallRecord, SimulationRequest, ToolOutput
 
 WEATHER = ToolDefinition(
     name="get_weather", description="Current weather for a city.",
@@ -31,12 +32,13 @@ def request(**kw) -> SimulationRequest:
 
 def test_exact_rendering_of_a_first_call() -> None:
     messages = render_messages(request())
-    assert PROMPT_FORMAT_VERSION == "gtm-prompt/1"
+    assert PROMPT_FORMAT_VERSION == "gtm-prompt/2"
     assert [m["role"] for m in messages] == ["system", "user"]
     system = messages[0]["content"]
     assert system.startswith("You are a Generalist Tool Model")
     assert "# Tool: get_weather\nCurrent weather for a city.\n\n# Input schema\n" in system
     assert '# Output schema\n{"type": "object", "properties": {"temp_c": {"type": "number"}}' in system
+    assert system.endswith("Reply with one JSON value that satisfies the output schema.")
     assert messages[1] == {"role": "user", "content": 'Call get_weather with arguments:\n{"city": "Paris"}'}
 
 
@@ -78,7 +80,7 @@ def test_budget_drops_oldest_turns_first_and_keeps_hidden_context() -> None:
                     for i in range(10))
     req = request(history=history, hidden_context="SECRET" * 50)
     full = render_prompt(req)
-    budget = sum(len(m["content"]) // 4 + 5 for m in full.messages) - 300
+    budget = sum(len(m["content"]) // 3 + 5 for m in full.messages) - 300
     fitted = render_prompt(req, token_budget=budget)
     assert 0 < fitted.dropped_turns < 10
     text = "\n".join(m["content"] for m in fitted.messages)
@@ -94,6 +96,36 @@ def test_training_example_is_the_served_prompt_plus_the_target() -> None:
     assert example["format"] == PROMPT_FORMAT_VERSION
     assert example["messages"][:-1] == render_messages(req)
     assert example["messages"][-1] == {"role": "assistant", "content": '{"temp_c": 3.5}'}
+    refusal = render_training_example(req, ToolOutput("unknown city 'Paris'", is_error=True))
+    assert refusal["messages"][-1]["content"] == "Error: unknown city 'Paris'"
+
+
+def test_a_tool_without_output_schema_answers_in_text() -> None:
+    """Text tools (most real MCP servers) are told to answer in text; their text reads back as is."""
+    clock = ToolDefinition(name="get_current_time", description="Current time in a time zone.")
+    req = SimulationRequest(tool=clock, arguments={"timezone": "UTC"}, session_id="s", output_schema=None,
+                            history=(CallRecord("get_current_time", {"timezone": "Mars"}, "Invalid timezone: Mars",
+                                                is_error=True),))
+    messages = render_messages(req)
+    assert "# Output schema" not in messages[0]["content"]
+    assert messages[0]["content"].endswith("The tool answers in text: reply with the text it would return.")
+    assert messages[2]["content"] == "Error: Invalid timezone: Mars"
+    assert read_answer("  12:00 UTC, Monday\n", expects_json=False) == ToolOutput("12:00 UTC, Monday")
+    assert read_answer('{"a": 1}', expects_json=False) == ToolOutput('{"a": 1}')  # text stays text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Error: no such file: /tmp/x", ToolOutput("no such file: /tmp/x", is_error=True)),
+    ("<think>hm</think>Error:   not found", ToolOutput("not found", is_error=True)),
+    ('```json\n{"a": 1}\n```', ToolOutput({"a": 1})),
+])
+def test_read_answer_tells_refusals_from_outputs(text: str, expected: ToolOutput) -> None:
+    assert read_answer(text, expects_json=True) == expected
+
+
+def test_read_answer_wants_json_when_the_tool_has_an_output_schema() -> None:
+    with pytest.raises(ValueError, match="JSON"):
+        read_answer("It is sunny.", expects_json=True)
 
 
 @pytest.mark.parametrize("text, expected", [

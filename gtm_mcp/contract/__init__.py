@@ -1,0 +1,20 @@
+"""The contract every package of the project shares, importable without a server or a backend.
+
+- the tool definition with its origin (`ToolDefinition`, `Origin`) and JSON Schema checks;
+- calls and episodes (`ToolOutput`, `CallRecord`, `SimulationRequest`, `EpisodeRecord`): what the
+  server records, synthesis emits, training reads and an RL environment replays;
+- the prompt format with its token budget and answer parser (`gtm_mcp.contract.prompt`).
+
+This package imports nothing from `gtm_mcp.server`, `calls`, `sessions` or `backends`; they, and
+`synthesis`, `training`, `coverage_analysis` and `examples`, import it.
+"""
+
+from gtm_mcp.contract.definition import NAME_PATTERN, Origin, ToolDefinition, checked
+from gtm_mcp.contract.errors import DuplicateToolError, ToolLoadError, ToolProblem, json_pointer
+from gtm_mcp.contract.records import CallRecord, EpisodeRecord, Repair, SimulationRequest, ToolOutput
+from gtm_mcp.contract.schemas import schema_problems, validator_class_for
+from gtm_mcp.contract.versions import EPISODE_FORMAT_VERSION, PROMPT_FORMAT_VERSION
+
+__all__ = ["EPISODE_FORMAT_VERSION", "NAME_PATTERN", "PROMPT_FORMAT_VERSION", "CallRecord", "DuplicateToolError",
+           "EpisodeRecord", "Origin", "Repair", "SimulationRequest", "ToolDefinition", "ToolLoadError", "ToolOutput",
+           "ToolProblem", "checked", "json_pointer", "schema_problems", "validator_class_for"]
