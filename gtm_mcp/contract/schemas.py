@@ -1,5 +1,6 @@
-"""JSON Schema handling shared by the whole contract: which draft a schema is written in, and
-whether it is usable (meta-schema valid, every local `$ref` resolvable)."""
+"""JSON Schema handling shared by the whole contract: which draft a schema is written in, whether it
+is usable (meta-schema valid, every local `$ref` resolvable), and validators whose regular
+expressions cannot backtrack catastrophically (`gtm_mcp.contract.patterns`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from functools import cache
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from gtm_mcp.contract import patterns
 from gtm_mcp.contract.errors import json_pointer
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -43,8 +46,63 @@ def _draft_of(schema: Mapping[str, Any]) -> tuple[type[Validator], bool]:
 
 
 def validator_class_for(schema: Mapping[str, Any]) -> type[Validator]:
-    """The jsonschema validator class for a schema (see `_draft_of`)."""
-    return _draft_of(schema)[0]
+    """The jsonschema validator class for a schema (see `_draft_of`), with safe regular expressions."""
+    return safe_validator_class(_draft_of(schema)[0])
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        if not patterns.search(pattern, instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+    except patterns.PatternTimeout as e:
+        yield ValidationError(f"{instance[:60]!r} could not be checked against {pattern!r}: {e}")
+    except patterns.PatternError as e:
+        yield ValidationError(str(e))
+
+
+def _matches(pattern: str, key: str) -> bool:
+    try:
+        return patterns.search(pattern, key)
+    except ValueError:  # a timed-out or broken pattern does not claim the key
+        return False
+
+
+def _pattern_properties(validator: Any, pattern_properties: Any, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for key, value in instance.items():
+            if _matches(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    pattern_props = schema.get("patternProperties", {})
+    extras = [k for k in instance if k not in declared and not any(_matches(p, k) for p in pattern_props)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        joined = ", ".join(repr(each) for each in sorted(extras, key=str))
+        if pattern_props:
+            verb = "does" if len(extras) == 1 else "do"
+            yield ValidationError(f"{joined} {verb} not match any of the regexes: "
+                                  + ", ".join(repr(p) for p in sorted(pattern_props)))
+        else:
+            verb = "was" if len(extras) == 1 else "were"
+            yield ValidationError(f"Additional properties are not allowed ({joined} {verb} unexpected)")
+
+
+@cache
+def safe_validator_class(cls: type[Validator]) -> type[Validator]:
+    """`cls` with `pattern`, `patternProperties` and `additionalProperties` matched by the safe engine."""
+    return jsonschema.validators.extend(cls, {"pattern": _pattern, "patternProperties": _pattern_properties,
+                                              "additionalProperties": _additional_properties})
 
 
 def _has_tuple_items(node: object) -> bool:
