@@ -101,8 +101,10 @@ def _additional_properties(validator: Any, additional: Any, instance: Any, schem
 @cache
 def safe_validator_class(cls: type[Validator]) -> type[Validator]:
     """`cls` with `pattern`, `patternProperties` and `additionalProperties` matched by the safe engine."""
-    return jsonschema.validators.extend(cls, {"pattern": _pattern, "patternProperties": _pattern_properties,
+    safe = jsonschema.validators.extend(cls, {"pattern": _pattern, "patternProperties": _pattern_properties,
                                               "additionalProperties": _additional_properties})
+    safe.__name__ = safe.__qualname__ = cls.__name__  # still says which draft it reads
+    return safe
 
 
 def _has_tuple_items(node: object) -> bool:
