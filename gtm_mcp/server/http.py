@@ -108,7 +108,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
                 context = None
             if context is not None and not isinstance(context, str):
                 return JSONResponse({"error": "send {\"hidden_context\": \"text\" | null}"}, 400)
-            simulator.sessions.get(key).hidden_context = context
+            simulator.sessions.set_hidden_context(key, context)
             return JSONResponse({"key": key, "hidden_context": context})
         found = simulator.sessions.peek(key)
         if found is None:
