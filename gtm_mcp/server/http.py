@@ -92,7 +92,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
     async def sessions(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
             return denied
-        return JSONResponse({"sessions": simulator.sessions.summaries(), **simulator.sessions.stats()})
+        return JSONResponse({**simulator.sessions.stats(), "sessions": simulator.sessions.summaries()})
 
     async def session(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
