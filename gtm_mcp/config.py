@@ -75,6 +75,9 @@ class Settings(BackendOptions):
                                        "(default: refuse them)")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    # RL shims: StableToolBench's POST /virtual and Search-R1's POST /retrieve (gtm_mcp/server/shims.py)
+    retrieve_tool: str = setting("web_search", commands=("serve",),
+                                 help="the search tool that answers Search-R1's POST /retrieve")
     # scale-out: several server processes behind a load balancer share sessions through Redis
     session_store: Literal["memory", "redis"] = setting(
         "memory", commands=("serve",), help="where sessions live: memory (this process) or redis (shared by every "

@@ -116,7 +116,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
 
     from gtm_mcp.server.http import build_http_app
 
-    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token)
+    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token,
+                         retrieve_tool=settings.retrieve_tool)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
     await uvicorn.Server(config).serve()
