@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--namespace", choices=["auto", "always", "never"], default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print problems only")
 
-    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file")
+    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file (with its "
+                            "argument-checking profile in each tool's _meta)")
     mirror.add_argument("target", help="http(s) URL of the server, or the command that starts it over stdio")
     mirror.add_argument("--out", "-o", help="file to write (default: stdout)")
 
@@ -155,16 +156,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_mirror(args: argparse.Namespace) -> int:
     import anyio
 
-    from gtm_mcp.tools.mirror import fetch_tool_list
+    from gtm_mcp.tools.mirror_profile import fetch_profiled, with_profile
 
     try:
-        entries = anyio.run(fetch_tool_list, args.target)
+        entries, detection = anyio.run(fetch_profiled, args.target)
     except Exception as e:  # any connection failure: say what could not be reached
         while isinstance(e, BaseExceptionGroup) and e.exceptions:
             e = e.exceptions[0]
         print(f"gtm-mcp: cannot list the tools of {args.target}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    text = json.dumps({"tools": entries}, indent=2, ensure_ascii=False)
+    print(f"argument checking: {detection.profile} ({detection.evidence})", file=sys.stderr)
+    text = json.dumps({"tools": with_profile(entries, detection.profile)}, indent=2, ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text + "\n")
