@@ -15,6 +15,7 @@ pydantic's text), `zod` (a TypeScript MCP server: no coercion, extras stripped, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -76,3 +77,34 @@ def check_call(tool: ToolDefinition, arguments: Any, *, default_profile: str = "
     would_refuse = () if profile == "strict" and not allow_extra else strict.problems(tool, arguments)
     warnings = tuple(f"[{p.kind.value}] {p.message}" for p in would_refuse)
     return ArgumentCheck(found.arguments if found.arguments is not None else given, None, warnings, profile)
+
+
+_STRICT_LINE = re.compile(r"^- \[[^\]]+\] [^']*'([^']*)'")
+_PYDANTIC_HEAD = re.compile(r"^Error executing tool \S+: \d+ validation errors? for \S+$")
+_ZOD_HEAD = "MCP error -32602: Input validation error: Invalid arguments for tool "
+
+
+def _bracketed(path: str) -> str:
+    """`tags.0.name` (pydantic's loc) as `tags[0].name`, the form zod and strict refusals use."""
+    out = ""
+    for part in path.split("."):
+        out += f"[{part}]" if part.isdigit() and out else (f".{part}" if out else part)
+    return out
+
+
+def refusal_parameters(text: str) -> tuple[str, ...]:
+    """The parameters a refusal names, from its text in any profile's shape (strict, pydantic, zod),
+    as dotted paths with `[i]` for list items. Empty when the text is no argument refusal."""
+    lines = text.splitlines()
+    if not lines:
+        return ()
+    found: list[str] = []
+    if _PYDANTIC_HEAD.match(lines[0]):
+        found = [_bracketed(line.strip()) for line in lines[1:] if line and not line.startswith(" ")]
+    elif lines[0].startswith(_ZOD_HEAD):
+        first = lines[0][len(_ZOD_HEAD):].split(": ", 1)
+        messages = ([first[1]] if len(first) == 2 else []) + lines[1:]
+        found = [m.rsplit(" at ", 1)[1] for m in messages if " at " in m]
+    elif lines[0].startswith("Invalid arguments for tool "):
+        found = [m.group(1) for line in lines[1:] if (m := _STRICT_LINE.match(line))]
+    return tuple(dict.fromkeys(found))

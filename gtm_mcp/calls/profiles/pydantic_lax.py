@@ -458,12 +458,19 @@ def dump(value: Any) -> Any:
     return pydantic_core.to_jsonable_python(value)
 
 
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) and out else (f".{part}" if out else str(part))
+    return out
+
+
 def check(tool: ToolDefinition, arguments: Any) -> Verdict:
     model, metadata = _built(tool.name, json.dumps(tool.input_schema, sort_keys=False))
     parsed = metadata.pre_parse_json(arguments) if isinstance(arguments, dict) else arguments
     try:
         validated = model.model_validate(parsed)
     except PydanticValidationError as e:
-        named = tuple(dict.fromkeys(".".join(str(part) for part in err["loc"]) for err in e.errors()))
+        named = tuple(dict.fromkeys(_path(err["loc"]) for err in e.errors()))
         return Verdict(None, f"Error executing tool {tool.name}: {e}", named)
     return Verdict(dump(validated))
