@@ -49,10 +49,15 @@ function build(s, top = false) {
     switch (s.type) {
       case "string": {
         let x = z.string();
-        if (FORMATS[s.format]) x = x.check(FORMATS[s.format]());
+        // a format's own pattern (toJSONSchema writes it beside the format) is that format's check
+        let format = FORMATS[s.format]?.();
+        if (s.format === "uuid" && s.pattern === z.guid()._zod.def.pattern.source) format = z.guid();
+        if (format) x = x.check(format);
         if (typeof s.minLength === "number") x = x.min(s.minLength);
         if (typeof s.maxLength === "number") x = x.max(s.maxLength);
-        if (typeof s.pattern === "string") x = x.regex(new RegExp(s.pattern));
+        if (typeof s.pattern === "string" && s.pattern !== format?._zod.def.pattern?.source) {
+          x = x.regex(new RegExp(s.pattern));
+        }
         node = x;
         break;
       }

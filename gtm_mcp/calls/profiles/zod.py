@@ -352,6 +352,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "base64url": ("base64url", r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$"),
     "e164": ("e164", r"^\+[1-9]\d{6,14}$"),
 }
+#: `z.guid()` publishes `format: uuid` with this pattern.
+GUID = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
 #: `format: time` is checked with `z.regex` (RFC 3339 full-time), so its message shows the pattern.
 FULL_TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -848,11 +850,11 @@ class _Converter:
     def _string(schema: dict[str, Any]) -> Node:
         checks: list[Check] = []
         fmt = schema.get("format")
+        pattern = schema.get("pattern")
         own_pattern = None
-        if fmt in FORMATS:
-            name, pattern = FORMATS[fmt]
-            checks.append(regex(pattern, format_name=name))
-            own_pattern = pattern
+        if fmt in FORMATS:  # toJSONSchema writes a format's own pattern beside it: that is one check
+            name, own_pattern = ("guid", GUID) if fmt in ("uuid", "guid") and pattern == GUID else FORMATS[fmt]
+            checks.append(regex(own_pattern, format_name=name))
         elif fmt in ("uri", "uri-reference"):
             checks.append(url_format())
         elif fmt == "time":
@@ -861,9 +863,7 @@ class _Converter:
             checks.append(min_length(schema["minLength"]))
         if _count(schema.get("maxLength")):
             checks.append(max_length(schema["maxLength"]))
-        pattern = schema.get("pattern")
-        if isinstance(pattern, str) and pattern and pattern != own_pattern and not (fmt in FORMATS or fmt in (
-                "uri", "uri-reference")):  # toJSONSchema writes a format's own pattern beside it
+        if isinstance(pattern, str) and pattern != own_pattern:
             checks.append(regex(pattern))
         return String(checks)
 
