@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("items", nargs="*", help="files to add, or tool names to remove")
     tools.add_argument("--url", default=os.environ.get("GTM_MCP_URL", "http://127.0.0.1:8765"))
     tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"))
+    tools.add_argument("--check-profile", choices=["strict", "pydantic", "zod"],
+                       help="add: check the added tools' arguments like this (default: as each tool says, else "
+                       "the server's --check-profile)")
     return parser
 
 
@@ -229,7 +232,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
             elif args.action == "add":
                 for path in args.items:
                     with open(path, "rb") as f:
-                        response = client.post("/admin/tools", content=f.read(), params={"source": path})
+                        params = {"source": path, **({"check_profile": args.check_profile} if args.check_profile
+                                                      else {})}
+                        response = client.post("/admin/tools", content=f.read(), params=params)
                     if not response.is_success:
                         break
                     print(f"{path}: added {len(response.json()['added'])} tool(s)")

@@ -70,6 +70,7 @@ def check_call(tool: ToolDefinition, arguments: Any, *, default_profile: str = "
     from gtm_mcp.calls.profiles import strict
 
     profile = profile_of(tool, default_profile)
+    arguments = {} if arguments is None else arguments  # MCP: no arguments is an empty object
     given = arguments if isinstance(arguments, dict) else {}
     found = verdict(tool, arguments, profile, allow_extra=allow_extra)
     if not found.accepted:

@@ -4,11 +4,13 @@ route's `?check_profile=`), seen by the official MCP client over streamable HTTP
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio
 import httpx
-from conftest import run_server
+from conftest import REPO, run_server
 from mcp import Client
 
 SCHEMA = {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}
@@ -26,8 +28,13 @@ def test_server_default_tool_file_and_admin_route_each_choose(tmp_path: Path) ->
             refused = admin.post("/admin/tools", params={"check_profile": "lenient"},
                                  json=[{"name": "never_added", "input_schema": SCHEMA}])
             assert refused.status_code == 400 and "strict, pydantic, zod" in refused.json()["error"]
+            more = tmp_path / "more.json"
+            more.write_text(json.dumps({"tools": [{"name": "added_by_cli", "inputSchema": SCHEMA}]}))
+            done = subprocess.run([sys.executable, "-m", "gtm_mcp", "tools", "add", str(more), "--url", server.base,
+                                   "--check-profile", "zod"], cwd=REPO, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
             listed = {t["name"]: t["check_profile"] for t in admin.get("/admin/tools").json()["tools"]}
-        assert listed == {"by_default": None, "as_zod": "zod", "as_strict": "strict"}
+        assert listed == {"by_default": None, "as_zod": "zod", "as_strict": "strict", "added_by_cli": "zod"}
 
         async def calls() -> dict[str, tuple[bool, str]]:
             async with Client(server.url) as client:

@@ -34,7 +34,15 @@ from servers.profile_calls import (
 
 from gtm_mcp.calls.checking import check_call, refusal_parameters
 from gtm_mcp.tools.loader import parse_document
-from gtm_mcp.tools.mirror_profile import classify_refusal, fetch_profiled, probe, with_profile
+from gtm_mcp.tools.mirror_profile import (
+    classify_refusal,
+    fetch_profiled,
+    from_initialize,
+    from_schemas,
+    probe,
+    probe_target,
+    with_profile,
+)
 
 COMMANDS = {"python": python_server_command, "typescript": typescript_server_command}
 PROFILE = {"python": "pydantic", "typescript": "zod"}
@@ -170,3 +178,30 @@ def test_mirror_command_saves_the_profile(tmp_path: Path) -> None:
     assert "argument checking: zod" in done.stderr
     tools, problems = parse_document(json.loads(out.read_text()), str(out))
     assert problems == [] and {t.check_profile for t in tools} == {"zod"}
+
+
+def test_detection_rules_without_a_server() -> None:
+    """The evidence each rule reads, and what it refuses to conclude from."""
+    pydantic_entry = {"name": "git_log", "inputSchema": {"type": "object", "title": "logArguments"}}
+    zod_entry = {"name": "read", "inputSchema": {"$schema": "http://json-schema.org/draft-07/schema#",
+                                                 "type": "object"}}
+    plain = {"name": "plain", "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}},
+             "annotations": {"readOnlyHint": True}}
+    assert from_schemas([pydantic_entry, plain]).profile == "pydantic"
+    assert from_schemas([zod_entry]).profile == "zod"
+    assert from_schemas([pydantic_entry, zod_entry]) is None and from_schemas([plain]) is None
+    assert probe_target([pydantic_entry, plain]) == ("plain", {"q": {"gtm-mcp-probe": True}})
+    assert probe_target([{**plain, "annotations": {"readOnlyHint": False}}]) is None  # never a tool that writes
+    assert classify_refusal("Error executing tool a: 2 validation errors for aArguments\nx") == "pydantic"
+    assert classify_refusal("MCP error -32602: Input validation error: Invalid arguments for tool a: x") == "zod"
+    assert classify_refusal("Invalid arguments for tool 'a' (1 problem)") is None
+
+    class Tools:
+        list_changed = True
+
+    class Capabilities:
+        tools = Tools()
+
+    assert from_initialize("2026-07-28", None).profile == "pydantic"
+    assert from_initialize("2025-11-25", Capabilities()).profile == "zod"
+    assert from_initialize("2025-11-25", object()) is None
