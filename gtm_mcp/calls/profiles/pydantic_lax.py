@@ -135,7 +135,7 @@ class _Builder:
         if (key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
                 and not key.startswith("model_") and not hasattr(BaseModel, key)):
             return key, None
-        return f"field_{index}", key
+        return f"field_{index}__", key  # the trailing __ keeps it apart from a real property name
 
     # -- schemas -------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from gtm_mcp.calls.checking import check_call, refusal_parameters
 from gtm_mcp.tools.loader import parse_document
 from gtm_mcp.tools.mirror_profile import (
     classify_refusal,
-    fetch_profiled,
+    detect,
     from_initialize,
     from_schemas,
     probe,
@@ -48,9 +48,13 @@ COMMANDS = {"python": python_server_command, "typescript": typescript_server_com
 PROFILE = {"python": "pydantic", "typescript": "zod"}
 
 
-async def _call_all(target: Any, calls: list, meta: dict[str, Any] | None = None) -> list[tuple[bool, str]]:
+async def _call_all(target: Any, calls: list, meta: dict[str, Any] | None = None,
+                    listed: list | None = None) -> list[tuple[bool, str]]:
     answers = []
     async with Client(target) as client:
+        if listed is not None:
+            listed += [t.model_dump(by_alias=True, exclude_none=True, mode="json")
+                       for t in (await client.list_tools()).tools]
         for call in calls:
             result = await client.call_tool(call.tool, call.arguments, meta=meta)
             answers.append((bool(result.is_error), "".join(getattr(b, "text", "") for b in result.content)))
@@ -63,19 +67,21 @@ def _stdio(argv: list[str]) -> StdioServerParameters:
 
 @pytest.fixture(scope="module", params=["python", "typescript"])
 def real_and_mirror(request, tmp_path_factory: pytest.TempPathFactory):
-    """(language, the real server's answers, the mirror's answers, what the mirror's backend received)."""
+    """(language, the real server's answers, the mirror's answers, what the mirror's backend received,
+    the real server's tools/list entries)."""
     argv = COMMANDS[request.param]()
-    real = anyio.run(_call_all, _stdio(argv), TEST_SERVER_CALLS)
+    entries: list[dict[str, Any]] = []
+    real = anyio.run(_call_all, _stdio(argv), TEST_SERVER_CALLS, None, entries)
     with run_server("--mirror", spec(argv), tmp_path=tmp_path_factory.mktemp("mirror")) as mirror:
         copied = anyio.run(_call_all, mirror.url, TEST_SERVER_CALLS, {"gtm-mcp/session": "compare"})
         history = httpx.get(f"{mirror.base}/admin/sessions/compare").json()["history"]
         listed = httpx.get(f"{mirror.base}/admin/tools").json()["tools"]
     assert {t["check_profile"] for t in listed} == {PROFILE[request.param]}
-    return request.param, real, copied, history
+    return request.param, real, copied, history, entries
 
 
 def test_mirror_refuses_and_accepts_the_same_calls(real_and_mirror) -> None:
-    language, real, copied, _ = real_and_mirror
+    language, real, copied, _, _ = real_and_mirror
     assert sum(is_error for is_error, _ in real) >= 10, "the real server refuses the invalid calls"
     for call, (real_error, real_text), (copy_error, copy_text) in zip(TEST_SERVER_CALLS, real, copied, strict=True):
         assert copy_error == real_error, (language, call, real_text, copy_text)
@@ -85,7 +91,7 @@ def test_mirror_refuses_and_accepts_the_same_calls(real_and_mirror) -> None:
 
 
 def test_the_mirrors_backend_receives_what_the_real_tool_received(real_and_mirror) -> None:
-    language, real, _, history = real_and_mirror
+    language, real, _, history, _ = real_and_mirror
     assert len(history) == len(TEST_SERVER_CALLS)  # one record per call, refused or not, in order
     compared = 0
     for call, (error, text), entry in zip(TEST_SERVER_CALLS, real, history, strict=True):
@@ -102,8 +108,7 @@ def test_the_mirrors_backend_receives_what_the_real_tool_received(real_and_mirro
 
 def test_before_profiles_strict_disagreed_with_both_servers(real_and_mirror) -> None:
     """What main did (strict everywhere) on the same calls: the comparison above has teeth."""
-    language, real, _, _ = real_and_mirror
-    entries, _ = anyio.run(fetch_profiled, spec(COMMANDS[language]()))
+    language, real, _, _, entries = real_and_mirror
     tools = {t.name: t for t in parse_document({"tools": entries}, "mirror", "mcp")[0]}
     verdicts, both_refuse, same_words = 0, 0, 0
     for call, (error, text) in zip(TEST_SERVER_CALLS, real, strict=True):
@@ -147,19 +152,21 @@ def preinstalled(tmp_path_factory: pytest.TempPathFactory):
 def test_detects_preinstalled_servers_and_agrees_with_them(preinstalled, name: str, profile: str) -> None:
     root, servers = preinstalled
     server = servers[name]
-    entries, detection = anyio.run(fetch_profiled, server.spec)
-    assert detection.profile == profile, detection
 
-    async def answers() -> tuple[Any, list[tuple[bool, str]]]:
+    async def answers() -> tuple[Any, Any, list[dict[str, Any]], list[tuple[bool, str]]]:
         async with Client(_stdio(server.argv)) as client:
+            entries = [t.model_dump(by_alias=True, exclude_none=True, mode="json")
+                       for t in (await client.list_tools()).tools]
+            detection = await detect(client, entries)
             probed = await probe(client, entries)  # the probe alone, without the schemas' fingerprints
             out = []
             for call in preinstalled_calls(root)[name]:
                 result = await client.call_tool(call.tool, call.arguments)
                 out.append((bool(result.is_error), "".join(getattr(b, "text", "") for b in result.content)))
-            return probed, out
+            return detection, probed, entries, out
 
-    probed, real = anyio.run(answers)
+    detection, probed, entries, real = anyio.run(answers)
+    assert detection.profile == profile, detection
     assert probed is not None and probed.profile == profile, probed
     tools = {t.name: t for t in parse_document({"tools": with_profile(entries, profile)}, "m", "mcp")[0]}
     for call, (is_error, text) in zip(preinstalled_calls(root)[name], real, strict=True):
