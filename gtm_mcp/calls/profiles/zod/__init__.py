@@ -20,7 +20,13 @@ The JSON Schema is read as the zod schema a TypeScript author writes, which is a
 without `additionalProperties` is `z.object` (strip, not passthrough), `anyOf: [X, {type: null}]`
 and `type: [X, "null"]` are `X.nullable()`, and an integer bounded by the safe-integer range is
 `z.number().int()` (the bounds are the int check's own). Keywords zod has no runtime for are not
-enforced (a TypeScript server's schema never has them). Regular expressions go through the contract's safe matcher.
+enforced (a TypeScript server's schema never has them). Regular expressions go through the
+contract's safe matcher; `format: uri` approximates the WHATWG URL parser (a scheme, and a host for
+http(s), ws(s) and ftp).
+
+Modules: `js` (JavaScript's view of JSON values), `issues` (issues and their messages), `checks`
+(checks and string formats), `nodes` (schemas), `convert` (JSON Schema -> nodes). The tests check
+the port against zod itself (tests/servers/zod_oracle.mjs) and against a real TypeScript server.
 """
 
 from __future__ import annotations
