@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--namespace", choices=["auto", "always", "never"], default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print problems only")
 
-    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file")
+    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file (with its "
+                            "argument-checking profile in each tool's _meta)")
     mirror.add_argument("target", help="http(s) URL of the server, or the command that starts it over stdio")
     mirror.add_argument("--out", "-o", help="file to write (default: stdout)")
 
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("items", nargs="*", help="files to add, or tool names to remove")
     tools.add_argument("--url", default=os.environ.get("GTM_MCP_URL", "http://127.0.0.1:8765"))
     tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"))
+    tools.add_argument("--check-profile", choices=["strict", "pydantic", "zod"],
+                       help="add: check the added tools' arguments like this (default: as each tool says, else "
+                       "the server's --check-profile)")
     return parser
 
 
@@ -163,16 +167,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_mirror(args: argparse.Namespace) -> int:
     import anyio
 
-    from gtm_mcp.tools.mirror import fetch_tool_list
+    from gtm_mcp.tools.mirror_profile import fetch_profiled, with_profile
 
     try:
-        entries = anyio.run(fetch_tool_list, args.target)
+        entries, detection = anyio.run(fetch_profiled, args.target)
     except Exception as e:  # any connection failure: say what could not be reached
         while isinstance(e, BaseExceptionGroup) and e.exceptions:
             e = e.exceptions[0]
         print(f"gtm-mcp: cannot list the tools of {args.target}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    text = json.dumps({"tools": entries}, indent=2, ensure_ascii=False)
+    print(f"argument checking: {detection.profile} ({detection.evidence})", file=sys.stderr)
+    text = json.dumps({"tools": with_profile(entries, detection.profile)}, indent=2, ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -255,7 +260,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
             elif args.action == "add":
                 for path in args.items:
                     with open(path, "rb") as f:
-                        response = client.post("/admin/tools", content=f.read(), params={"source": path})
+                        params = {"source": path, **({"check_profile": args.check_profile} if args.check_profile
+                                                      else {})}
+                        response = client.post("/admin/tools", content=f.read(), params=params)
                     if not response.is_success:
                         break
                     print(f"{path}: added {len(response.json()['added'])} tool(s)")

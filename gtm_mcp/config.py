@@ -73,6 +73,12 @@ class Settings(BackendOptions):
     max_output_bytes: int = setting(1024 * 1024, help="largest tool output in bytes; larger is an error")
     allow_extra_params: bool = setting(False, help="accept parameters a tool's schema does not declare "
                                        "(default: refuse them)")
+    # argument checking (gtm_mcp/calls/checking.py)
+    check_profile: Literal["auto", "strict", "pydantic", "zod"] = setting(
+        "auto", help="how tools that name no check_profile check their arguments: strict (the JSON Schema as "
+        "written, undeclared parameters refused), pydantic (a Python MCP server: lax coercion, extras ignored), "
+        "zod (a TypeScript MCP server: no coercion, extras stripped); auto: strict, and --mirror detects each "
+        "mirrored server's own")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
     # RL shims: StableToolBench's POST /virtual and Search-R1's POST /retrieve (gtm_mcp/server/shims.py)

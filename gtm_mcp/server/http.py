@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gtm_mcp.calls.checking import PROFILES
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.errors import DuplicateToolError
 from gtm_mcp.server.mcp_server import GTMServer
@@ -53,7 +54,8 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         if (denied := authorised(request)) is not None:
             return denied
         return JSONResponse({"tools": [{"name": t.name, "description": t.description[:200], "source": t.source,
-                                        "server": t.server} for t in simulator.catalog.tools()]})
+                                        "server": t.server, "check_profile": t.check_profile}
+                                       for t in simulator.catalog.tools()]})
 
     async def add_tools(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
@@ -68,6 +70,11 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
             tools, problems = parse_document(doc, origin, fmt, kind="admin")
         except ValueError as e:
             return JSONResponse({"error": str(e)}, 400)
+        profile = request.query_params.get("check_profile")  # every tool of the document checks this way
+        if profile is not None:
+            if profile not in PROFILES:
+                return JSONResponse({"error": f"check_profile must be one of {', '.join(PROFILES)}"}, 400)
+            tools = [t.model_copy(update={"check_profile": profile}) for t in tools]
         namespace = request.query_params.get("namespace", "auto")
         if namespace not in ("auto", "always", "never"):
             return JSONResponse({"error": "namespace must be auto, always or never"}, 400)

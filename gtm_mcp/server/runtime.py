@@ -18,6 +18,7 @@ from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import load_lenient, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+from gtm_mcp.tools.mirror_profile import mirror_tools_profiled
 
 if TYPE_CHECKING:
     from gtm_mcp.sessions.redis_store import RedisSessionStore
@@ -37,7 +38,10 @@ def build_simulator(settings: Settings) -> Simulator:
     tools, problems = load_lenient(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
     for spec in settings.mirror:
         try:
-            tools += anyio.run(mirror_tools, spec)
+            if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
+                tools += anyio.run(mirror_tools_profiled, spec)
+            else:
+                tools += anyio.run(mirror_tools, spec)
         except ToolLoadError as e:
             problems += e.problems
     tools, clashes = resolve_names(tools, settings.namespace)
@@ -50,7 +54,8 @@ def build_simulator(settings: Settings) -> Simulator:
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = build_session_store(settings)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                     allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
+                     allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
+                     call_timeout_s=settings.call_timeout_s,
                      max_output_bytes=settings.max_output_bytes)
 
 
