@@ -95,6 +95,7 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
+    from gtm_mcp.calls.routing import RoutingError
     from gtm_mcp.config import ConfigError, load_settings
     from gtm_mcp.contract.errors import ToolLoadError
     from gtm_mcp.server.runtime import build_simulator, serve, setup_logging
@@ -111,6 +112,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"gtm-mcp: refusing to start, {e}\n(use --skip-invalid to serve the valid tools anyway)",
               file=sys.stderr)
         return 1
+    except RoutingError as e:
+        print(f"gtm-mcp: refusing to start, {e}", file=sys.stderr)
+        return 2
     except (ValueError, ImportError, OSError) as e:
         print(f"gtm-mcp: cannot start the {settings.backend} backend: {e}", file=sys.stderr)
         return 1
@@ -198,7 +202,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     async def once() -> Any:
         try:
-            return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
+            async with simulator:
+                return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
         finally:
             await simulator.backend.aclose()
 
