@@ -26,7 +26,7 @@ from gtm_mcp.contract import ToolOutput
 
 log = logging.getLogger(__name__)
 
-UpstreamState = Literal["idle", "connecting", "up", "down", "closed"]
+UpstreamState = Literal["idle", "connecting", "up", "closing", "down", "closed"]
 #: Consecutive call timeouts after which a connection is considered hung and re-opened.
 HUNG_AFTER_TIMEOUTS = 3
 
@@ -102,6 +102,7 @@ class Upstream:
         self.calls = 0
         self.failures = 0
         self.connects = 0
+        self.failed_attempts = 0
         self._client: Any = None
         self._running = False
         self._want_at_start = False
@@ -128,6 +129,7 @@ class Upstream:
             while True:
                 await self._wanted.wait()
                 self._set_state("connecting")
+                connects = self.connects
                 try:
                     await self._hold_connection()
                     self.last_error = self.last_error or "the connection was closed"
@@ -135,8 +137,12 @@ class Upstream:
                     self.last_error = _describe(e)
                     log.warning("real server %s: connection failed or lost: %s", self.label, self.last_error)
                 self._client = None
-                self._retry_at = time.monotonic() + self._retry_s
-                self._retry_s = min(self._retry_s * 2, self.max_retry_s)
+                if self.connects > connects:  # it was up, then broke: the next call reconnects at once
+                    self._retry_at = 0.0
+                else:  # the attempt failed: wait longer before each new one
+                    self.failed_attempts += 1
+                    self._retry_at = time.monotonic() + self._retry_s
+                    self._retry_s = min(self._retry_s * 2, self.max_retry_s)
                 self._wanted = anyio.Event()
                 self._set_state("down")
         finally:
@@ -174,8 +180,11 @@ class Upstream:
             changed.set()
 
     def _break(self, why: str) -> None:
+        """End the current connection (calls wait for the next one instead of using this one)."""
         if self.state == "up" and self._broken is not None:
             self.last_error = why
+            self._client = None
+            self._set_state("closing")
             self._broken.set()
 
     def want(self) -> None:
@@ -192,6 +201,7 @@ class Upstream:
             raise UpstreamError(f"the connection to the real server {self.label} is not running (the simulator "
                                 "was not started: use `async with simulator:`)")
         deadline = anyio.current_time() + self.connect_timeout_s
+        failed_before = self.failed_attempts
         while True:
             if self.state == "up" and self._client is not None:
                 return self._client
@@ -209,7 +219,7 @@ class Upstream:
             if not changed.is_set():
                 raise UpstreamError(f"the real server {self.label} did not accept a connection within "
                                     f"{self.connect_timeout_s:g} s")
-            if self.state == "down":
+            if self.state == "down" and self.failed_attempts > failed_before:
                 raise UpstreamError(f"the real server {self.label} is unreachable ({self.last_error})")
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutput:
