@@ -17,6 +17,9 @@ examples:
   gtm-mcp check tools/ more_tools.jsonl           # lint tool files; exit 1 on any problem
   gtm-mcp mirror "npx -y @modelcontextprotocol/server-filesystem /tmp" -o fs_tools.json  # copy a real server's tools
   gtm-mcp serve --mirror http://127.0.0.1:9000/mcp  # simulate a live server's tools
+  gtm-mcp serve --mirror "uvx mcp-server-time" --real get_current_time --warmup 2  # hybrid: real after 2 calls
+  gtm-mcp serve --record run.jsonl                # record every call; later: gtm-mcp serve --replay run.jsonl
+  gtm-mcp serve --faults flaky --fault-seed 3     # inject errors, timeouts and latency (reproducibly)
   gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
   gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
 
