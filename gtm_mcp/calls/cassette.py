@@ -326,8 +326,10 @@ class Recorder:
         return recovered
 
     async def start(self) -> None:
-        self._lock = anyio.Lock()
-        recovered = await anyio.to_thread.run_sync(self.open)
+        async with self._guard():
+            if self._journal is not None:
+                return
+            recovered = await anyio.to_thread.run_sync(self.open)
         if recovered:
             log.warning("cassette %s: recovered %d episode(s) from an interrupted recording", self.path, recovered)
 
@@ -364,11 +366,15 @@ class Recorder:
     async def record(self, session: str, state: dict[str, Any], hidden_context: str | None,
                      tool: ToolDefinition | None, call: CallRecord) -> None:
         uid = self.episode_for(session, state)
+        if self._journal is None:  # used without `async with simulator`: open on first use (the journal keeps
+            await self.start()  # everything; a later recorder or reader picks it up)
         async with self._guard():
             await anyio.to_thread.run_sync(self._record_sync, uid, session, hidden_context, tool, call)
 
     async def note_fault(self, session: str, state: dict[str, Any], fault: dict[str, Any]) -> None:
         uid = self.episode_for(session, state)
+        if self._journal is None:
+            await self.start()
         async with self._guard():
             await anyio.to_thread.run_sync(self._fault_sync, uid, session, fault)
 

@@ -209,6 +209,7 @@ class Router:
         self.faults = faults
         self.recorder = recorder
         self.max_output_bytes = max_output_bytes
+        self.recording_errors = 0
         self._entered = 0
 
     @property
@@ -242,7 +243,11 @@ class Router:
         counts[tool] = index + 1
         fault = self.faults.draw(request.session_id, tool, index) if self.faults is not None else None
         if fault is not None and fault.kind is not None and self.recorder is not None:
-            await self.recorder.note_fault(request.session_id, state, {"tool": tool, "kind": fault.kind})
+            try:
+                await self.recorder.note_fault(request.session_id, state, {"tool": tool, "kind": fault.kind})
+            except (OSError, RuntimeError, ValueError):
+                self.recording_errors += 1
+                log.exception("cassette %s: could not note a fault", self.recorder.path)
         if fault is not None and not fault.executes:
             assert self.faults is not None
             output = await self.faults.stand_in(fault, tool)
@@ -282,8 +287,16 @@ class Router:
 
     async def record(self, session: str, state: dict[str, Any], hidden_context: str | None,
                      tool: ToolDefinition | None, call: CallRecord) -> None:
-        if self.recorder is not None:
+        """Append the call to the cassette. A recording that fails (disk full, ...) is logged and
+        counted; the call itself already happened and its answer still goes to the agent."""
+        if self.recorder is None:
+            return
+        try:
             await self.recorder.record(session, routing_state(state), hidden_context, tool, call)
+        except (OSError, RuntimeError, ValueError):
+            self.recording_errors += 1
+            log.exception("cassette %s: could not record a call of %s (session %s)", self.recorder.path,
+                          call.tool, session)
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -294,7 +307,7 @@ class Router:
         if self.faults is not None:
             out["faults_injected"] = dict(self.faults.injected)
         if self.recorder is not None:
-            out["recording"] = self.recorder.stats()
+            out["recording"] = {**self.recorder.stats(), "errors": self.recording_errors}
         return out
 
 
