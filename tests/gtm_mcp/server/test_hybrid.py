@@ -132,15 +132,15 @@ def test_a_dead_or_slow_real_server_is_an_error_and_serving_goes_on(tmp_path: Pa
         return spawned(everything, url, env={"PORT": str(port)}, log=tmp_path / "everything.log")
 
     with real_server() as upstream, run_server("--mirror", url, "--real", "echo", "get-tiny-image",
-                                               "trigger-long-running-operation", "--upstream-timeout", "1",
+                                               "trigger-long-running-operation", "--upstream-timeout", "3",
                                                tmp_path=tmp_path) as server:
         first = anyio.run(calls, server.url, "s", [
             ("echo", {"message": "hi"}), ("get-tiny-image", {}),
-            ("trigger-long-running-operation", {"duration": 4, "steps": 1}), ("get-sum", {"a": 1, "b": 2})])
+            ("trigger-long-running-operation", {"duration": 10, "steps": 1}), ("get-sum", {"a": 1, "b": 2})])
         assert first[0].meta[ORIGIN] == "real" and "Echo: hi" in first[0].content[0].text
         assert "[image: image/png" in first[1].content[0].text
         slow = first[2]
-        assert slow.is_error and "did not answer within 1 s" in slow.content[0].text
+        assert slow.is_error and "did not answer within 3 s" in slow.content[0].text
         assert first[3].meta[ORIGIN] == "simulated" and not first[3].is_error
         upstream.terminate()
         upstream.wait(10)
@@ -180,8 +180,10 @@ def test_a_killed_stdio_server_is_restarted_on_the_next_call() -> None:
             assert upstream.connects == 2
         return outcomes
 
-    lost, *after = anyio.run(main)
-    assert lost.startswith("error: the connection to the real server mcp-server-time was lost")
+    first, *after = anyio.run(main)
+    # the call that finds the pipe broken fails (unless the death was noticed before it); the next reconnect
+    assert first.startswith("error: the connection to the real server mcp-server-time was lost") or \
+        "'timezone': 'UTC'" in first
     assert all("'timezone': 'UTC'" in o for o in after)
 
 
