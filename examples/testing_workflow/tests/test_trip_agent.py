@@ -28,6 +28,22 @@ def test_plans_a_trip_and_saves_a_real_note(gtm_server, gtm_session, notes_file:
     assert plan.pack in ("a warm coat", "sunglasses") and plan.retries == 0
 
 
+def test_a_call_never_recorded_fails_loudly_in_replay(gtm_server, gtm_session) -> None:
+    if gtm_server.mode != "replay":
+        pytest.skip("only replays refuse calls: this run records")
+
+    async def atlantis() -> str:
+        async with gtm_session.client() as client:
+            result = await client.call_tool("get_weather", {"city": "Atlantis"})
+            assert result.is_error
+            return result.content[0].text
+
+    message = anyio.run(atlantis)
+    assert message.startswith('Replay: the call get_weather {"city":"Atlantis"} was never recorded')
+    assert "Closest recorded calls: get_weather" in message
+    print(message)
+
+
 @pytest.mark.gtm(hidden_context='{"temperature": 3.5}')
 def test_packs_a_coat_when_it_is_cold(gtm_session) -> None:
     plan = anyio.run(plan_trip, gtm_session.url, "Oslo")
