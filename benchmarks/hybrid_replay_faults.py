@@ -44,6 +44,7 @@ from gtm_mcp.launch import serve_http  # noqa: E402
 from gtm_mcp.server.runtime import build_simulator  # noqa: E402
 
 console = Console(width=150)
+EXAMPLES = ROOT / "gtm_mcp" / "examples" / "tools.json"
 CALLS = [("get_weather", {"city": "Oslo"}), ("create_order", {"product": "lamp", "quantity": 2}),
          ("web_search", {"query": "mcp"}), ("get_stock_quote", {"symbol": "ACME"})]
 
@@ -203,6 +204,22 @@ async def run_plan(url: str, plan: list[tuple[str, str, dict]]) -> tuple[list[tu
         return out, time.perf_counter() - start
 
 
+def in_process_per_call(flags: dict[str, Any], n: int) -> float:
+    """Seconds per call through the in-process call path (no transport), sequential."""
+    sim = build_simulator(load_settings(flags, env={}))
+
+    async def main() -> float:
+        async with sim:
+            for i in range(50):
+                await sim.call(*CALLS[i % len(CALLS)], session_key="warm-up")
+            start = time.perf_counter()
+            for i in range(n):
+                await sim.call(*CALLS[i % len(CALLS)], session_key=f"s{i % 20}")
+            return (time.perf_counter() - start) / n
+
+    return anyio.run(main)
+
+
 def bench_replay(sessions: int, per_session: int) -> None:
     from gtm_mcp.calls.cassette import load_episodes
 
@@ -244,6 +261,17 @@ def bench_replay(sessions: int, per_session: int) -> None:
     table.add_row("per call: hybrid without recording (ms)", ms(plain_s / len(plan)))
     table.add_row("per call: hybrid recording (ms)", ms(record_s / len(plan)))
     table.add_row("per call: replaying (ms)", ms(replay_s / len(plan)))
+    with tempfile.TemporaryDirectory() as tmp, console.status("replay: in-process recording cost"):
+        cassette = Path(tmp) / "c.jsonl"
+        rounds = {"plain": [], "recording": [], "replaying": []}
+        for _ in range(3):  # interleaved rounds
+            rounds["plain"].append(in_process_per_call({}, 1000))
+            rounds["recording"].append(in_process_per_call({"record": str(cassette)}, 1000))
+            rounds["replaying"].append(in_process_per_call({"replay": str(cassette), "tools": [str(EXAMPLES)]},
+                                                           1000))
+    med = {k: statistics.median(v) for k, v in rounds.items()}
+    table.add_row("in-process per call (schema backend): plain / recording / replaying (ms)",
+                  f"{ms(med['plain'])} / {ms(med['recording'])} / {ms(med['replaying'])}")
     console.print(table)
 
 

@@ -51,6 +51,9 @@ SOURCE = "gtm-mcp:recorded"
 META_REPLAY = "gtm-mcp/replay"
 #: A journal grown past this many bytes is rewritten with the open episodes only.
 JOURNAL_COMPACT_BYTES = 64 * 1024 * 1024
+#: Calls whose strings add up to less than this are redacted and journaled on the event loop (a
+#: buffered append: microseconds); larger ones, and episode ends (fsync), go to a worker thread.
+INLINE_BYTES = 32 * 1024
 
 
 def _now() -> str:
@@ -369,21 +372,28 @@ class Recorder:
         if self._journal is None:  # used without `async with simulator`: open on first use (the journal keeps
             await self.start()  # everything; a later recorder or reader picks it up)
         async with self._guard():
-            await anyio.to_thread.run_sync(self._record_sync, uid, session, hidden_context, tool, call)
+            if _smaller_than(INLINE_BYTES, call.arguments, call.result, hidden_context):
+                ending = self._record_sync(uid, session, hidden_context, tool, call)
+            else:
+                ending = await anyio.to_thread.run_sync(self._record_sync, uid, session, hidden_context, tool, call)
+            if ending:
+                await anyio.to_thread.run_sync(self._finalize_all, ending)
 
     async def note_fault(self, session: str, state: dict[str, Any], fault: dict[str, Any]) -> None:
         uid = self.episode_for(session, state)
         if self._journal is None:
             await self.start()
         async with self._guard():
-            await anyio.to_thread.run_sync(self._fault_sync, uid, session, fault)
+            ending = self._fault_sync(uid, session, fault)
+            if ending:
+                await anyio.to_thread.run_sync(self._finalize_all, ending)
 
-    def _episode(self, uid: str, session: str, lines: list[str]) -> _Episode:
+    def _episode(self, uid: str, session: str, lines: list[str], ending: list[str]) -> _Episode:
         episode = self._open.get(uid)
         if episode is None:
             previous = self._session_uid.get(session)
             if previous is not None and previous in self._open:
-                self._finalize(previous)  # the session started a new episode (reset, or expired and came back)
+                ending.append(previous)  # the session started a new episode (reset, or expired and came back)
             episode = self._open[uid] = _Episode(uid, session, _now())
             self._session_uid[session] = uid
             lines.append(_entry(uid, "open", header=self._header(episode)))
@@ -395,11 +405,13 @@ class Recorder:
                 "meta": {"session": episode.session, "started": episode.started, **self.extra_meta}}
 
     def _record_sync(self, uid: str, session: str, hidden_context: str | None, tool: ToolDefinition | None,
-                     call: CallRecord) -> None:
+                     call: CallRecord) -> list[str]:
+        """Journal one call; returns the episodes to end (written by `_finalize_all`, off the loop)."""
         if self._journal is None:
             raise RuntimeError("the recorder is not open")
         lines: list[str] = []
-        episode = self._episode(uid, session, lines)
+        ending: list[str] = []
+        episode = self._episode(uid, session, lines, ending)
         if tool is not None and tool.name not in episode.tools:
             episode.tools[tool.name] = tool
             lines.append(_entry(uid, "tool", tool=tool.to_gtm()))
@@ -413,33 +425,44 @@ class Recorder:
         lines.append(_entry(uid, "call", call=clean.to_json(), **extra))
         self._write(lines)
         self.calls_recorded += 1
-        self._maintain()
+        return self._maintain(ending)
 
-    def _fault_sync(self, uid: str, session: str, fault: dict[str, Any]) -> None:
+    def _fault_sync(self, uid: str, session: str, fault: dict[str, Any]) -> list[str]:
         if self._journal is None:
             raise RuntimeError("the recorder is not open")
         lines: list[str] = []
-        episode = self._episode(uid, session, lines)
+        ending: list[str] = []
+        episode = self._episode(uid, session, lines, ending)
         entry = {"call": len(episode.calls), **fault}
         episode.faults.append(entry)
         lines.append(_entry(uid, "fault", fault=entry))
         self._write(lines)
+        return ending
 
     def _write(self, lines: list[str]) -> None:
         assert self._journal is not None
         self._journal.write("".join(lines))
         self._journal.flush()
 
-    def _maintain(self) -> None:
-        """End idle episodes (every 30 s at most) and the least recently used beyond `max_open`."""
+    def _maintain(self, ending: list[str]) -> list[str]:
+        """Add idle episodes (checked every 30 s at most) and the least recently used beyond
+        `max_open` to the episodes to end."""
         now = time.monotonic()
         if now - self._last_sweep > min(30.0, self.idle_s):
             self._last_sweep = now
-            for uid in [u for u, e in self._open.items() if now - e.last_used > self.idle_s]:
+            ending += [u for u, e in self._open.items() if now - e.last_used > self.idle_s and u not in ending]
+        excess = len(self._open) - len(set(ending)) - self.max_open
+        if excess > 0:
+            by_age = sorted((e for u, e in self._open.items() if u not in ending), key=lambda e: e.last_used)
+            ending += [e.uid for e in by_age[:excess]]
+        if not ending and self._journal is not None and self._journal.tell() > JOURNAL_COMPACT_BYTES:
+            ending.append("")  # no episode to end, but the journal needs compacting (off the loop too)
+        return ending
+
+    def _finalize_all(self, uids: list[str]) -> None:
+        for uid in uids:
+            if uid:
                 self._finalize(uid)
-        while len(self._open) > self.max_open:
-            oldest = min(self._open.values(), key=lambda e: e.last_used)
-            self._finalize(oldest.uid)
         if self._journal is not None and self._journal.tell() > JOURNAL_COMPACT_BYTES:
             self._compact()
 
@@ -484,6 +507,28 @@ class Recorder:
     def stats(self) -> dict[str, Any]:
         return {"cassette": str(self.path), "open_episodes": len(self._open), "episodes_written":
                 self.episodes_written, "calls_recorded": self.calls_recorded}
+
+
+def _smaller_than(limit: int, *values: Any) -> bool:
+    """Whether the strings and keys in `values` add up to fewer than `limit` characters (stops early)."""
+    budget = limit
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            budget -= len(value)
+        elif isinstance(value, dict):
+            budget -= 8 * len(value)
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            budget -= 4 * len(value)
+            stack.extend(value)
+        else:
+            budget -= 8
+        if budget < 0:
+            return False
+    return True
 
 
 def _entry(uid: str, kind: str, **fields: Any) -> str:
