@@ -123,8 +123,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         if found is None:
             return JSONResponse({"error": f"no session {key!r}"}, 404)
         return JSONResponse({**found.summary(), "hidden_context": found.hidden_context,
-                             "history": [{"tool": c.tool, "arguments": c.arguments, "result": c.result,
-                                          "is_error": c.is_error} for c in found.history]})
+                             "history": [c.to_json() for c in found.history]})
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import anyio
 
 from gtm_mcp.backends import BackendOptions, create_backend
 from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.calls.routing import build_router, replay_tools
 from gtm_mcp.config import Settings
 from gtm_mcp.contract.errors import ToolLoadError
 from gtm_mcp.server.mcp_server import GTMServer, build_server
@@ -35,7 +40,12 @@ def setup_logging(level: str = "INFO") -> None:
 def build_simulator(settings: Settings) -> Simulator:
     """Load the tools and build the backend; raises ToolLoadError for bad definitions (unless
     `skip_invalid`, which logs them and serves the rest)."""
-    tools, problems = load_lenient(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
+    # --replay alone serves the tools its cassette recorded (instead of the bundled examples)
+    replay_only = bool(settings.replay) and not (settings.tools or settings.mirror or settings.watch)
+    paths = [] if replay_only else settings.tool_paths()
+    tools, problems = load_lenient(paths, fmt=settings.format, namespace=settings.namespace)
+    if replay_only:
+        tools += replay_tools(settings.replay)
     for spec in settings.mirror:
         try:
             if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
@@ -53,10 +63,11 @@ def build_simulator(settings: Settings) -> Simulator:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = build_session_store(settings)
+    router = build_router(settings, tools)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                      allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
-                     call_timeout_s=settings.call_timeout_s,
-                     max_output_bytes=settings.max_output_bytes)
+                     call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
+                     router=router)
 
 
 def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
@@ -96,7 +107,7 @@ async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
              settings.transport if settings.transport == "stdio"
              else f"http://{settings.host}:{settings.port}/mcp")
     try:
-        async with anyio.create_task_group() as tg:
+        async with simulator, anyio.create_task_group() as tg:
             for watcher in watchers:
                 tg.start_soon(watcher.run)
             if settings.transport == "http":
@@ -116,6 +127,29 @@ async def _serve_stdio(server: GTMServer) -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT once it has stopped, which kills the process before
+        `serve` can close what it opened (cassette episodes, real-server connections, the backend):
+        here a signal only stops the server, and `serve` returns normally."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 async def _serve_http(server: GTMServer, simulator: Simulator, settings: Settings) -> None:
     import uvicorn
 
@@ -125,4 +159,4 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
                          retrieve_tool=settings.retrieve_tool)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
-    await uvicorn.Server(config).serve()
+    await _graceful_server_class()(config).serve()
