@@ -45,10 +45,10 @@ def build_simulator(settings: Settings) -> Simulator:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                            max_history=settings.max_history)
+                            max_history=settings.max_history, world=settings.declared_world())
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                      allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
-                     max_output_bytes=settings.max_output_bytes)
+                     max_output_bytes=settings.max_output_bytes, invent_json=settings.invent_json)
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None) -> None:

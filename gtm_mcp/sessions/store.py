@@ -31,14 +31,22 @@ class Session:
         self.calls += 1
 
     def reset(self) -> None:
+        """A new episode: history and backend memory go; a declared world stays, to start from again."""
         self.history.clear()
         self.state.clear()
         self.hidden_context = None
         self.calls = 0
 
+    def declare_world(self, world: dict[str, Any] | None) -> None:
+        """Start the episode again from `world` (its declared initial state; None: undeclared)."""
+        self.history.clear()
+        self.state.clear()
+        self.calls = 0
+        self.world = world
+
     def summary(self) -> dict[str, Any]:
         return {"key": self.key, "calls": self.calls, "history": len(self.history),
-                "hidden_context": self.hidden_context is not None,
+                "hidden_context": self.hidden_context is not None, "world": self.world is not None,
                 "idle_s": round(time.monotonic() - self.last_used, 1)}
 
 
@@ -46,8 +54,10 @@ class SessionStore:
     """Sessions by key, at most `max_sessions` (least recently used evicted first), each dropped
     after `idle_ttl_s` seconds without a call and keeping at most `max_history` calls."""
 
-    def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200) -> None:
+    def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200,
+                 world: dict[str, Any] | None = None) -> None:
         self.max_sessions = max_sessions
+        self.world = world  # the declared initial world of every new session (`--world FILE`), if any
         self.idle_ttl_s = idle_ttl_s
         self.max_history = max_history
         self._sessions: OrderedDict[str, Session] = OrderedDict()
@@ -72,7 +82,7 @@ class SessionStore:
             self.expired += 1
             session = None
         if session is None:
-            session = Session(key=key, max_history=self.max_history)
+            session = Session(key=key, max_history=self.max_history, world=self.world)
             self._sessions[key] = session
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
