@@ -306,7 +306,7 @@ def _listing_text(call: Call) -> str:
         template = rules.texts.get("empty_search" if call.op == "search" else "empty_list") or "No results"
         return fill(template, nouns=plan.displays, noun=plan.display, Nouns=plan.displays.title(),
                     Noun=plan.display.title())
-    return "\n".join(texts.label(k, t) for k, t in things)
+    return "\n".join(texts.entry(k, t) for k, t in things)
 
 
 def _invent_things(call: Call) -> list[tuple[str, Thing]]:

@@ -367,10 +367,10 @@ def _known_items(items: dict[str, Any], ctx: Context) -> list[Any] | None:
     required = [r for r in items.get("required") or [] if isinstance(r, str)]
     kind = items.get("type")
     if (kind == "object" or props) and props:
-        if ctx.listing and not ctx.listed:
-            ctx.listed = True
-            return list(ctx.pool)
         fitting = [f for f in ctx.pool if _shape_fits(f, props, required)]
+        if ctx.listing and not ctx.listed:  # a listing's first array shows the listed things
+            ctx.listed = True
+            return fitting or list(ctx.pool)
         if not fitting:
             fitting = [f for f in ctx.related if _shape_fits(f, props, required)]
         if not fitting:

@@ -24,6 +24,8 @@ _TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?")
 #: Argument names that bound a range rather than name the moment a call is about.
 _RANGE = re.compile(r"^(start|end|since|until|from|to|min|max|after|before|begin|stop)(_|$)")
 _UTC_NAMES = {"UTC", "Z", "GMT", "ZULU", "UNIVERSAL", "ETC/UTC", "ETC/GMT"}
+#: Fields that hold a thing's content (what its size and line count measure).
+CONTENT_FIELDS = ("content", "contents", "text", "body", "data", "file_content")
 #: Kinds an argument value may be echoed into (a field of the same kind, at any depth).
 ECHOED_KINDS = ("timezone", "path", "url", "email", "query")
 STATUS_WORDS = {
@@ -147,13 +149,16 @@ class Scene:
     def content(self) -> str | None:
         if self.thing is None:
             return None
-        value = self.thing["fields"].get("content")
-        return value if isinstance(value, str) else None
+        fields = self.thing["fields"]
+        for name in CONTENT_FIELDS:
+            if isinstance(fields.get(name), str):
+                return fields[name]
+        return None
 
     def zone_for(self, name: str, inherited: str) -> str:
         """The time zone of an object reached through the field `name` (`source` → the
         `source_timezone` argument), else the enclosing object's."""
-        return self.zones.get(snake(name), inherited)
+        return self.zones.get(snake(name), inherited) if self.zones else inherited
 
 
 def _typed(schema_type: str, moment: datetime, tz: str) -> Any:
@@ -253,7 +258,7 @@ def value_for(scene: Scene, kind: str, name: str, schema_type: str, tz: str, rng
 
 def _content_of(scene: Scene, siblings: dict[str, Any] | None) -> str | None:
     if siblings:
-        for key in ("content", "contents", "text", "body", "data"):
+        for key in CONTENT_FIELDS:
             if isinstance(siblings.get(key), str):
                 return siblings[key]
     return scene.content

@@ -102,10 +102,16 @@ class Operator:
             key = normalise_key(value, path=path)
             thing = self.world.put(key, {plan.key: value}, plan.noun)
             return Effect(key=key, thing=thing, invented=True)
+        values = None
         if plan.keys and isinstance(self.args.get(plan.keys), list):
+            values = self.args[plan.keys][:100]
+        elif plan.items and plan.item_key and isinstance(self.args.get(plan.items), list):
+            values = [item.get(plan.item_key) for item in self.args[plan.items][:100]
+                      if isinstance(item, dict) and item.get(plan.item_key) is not None]
+        if values is not None:
             effect = Effect()
-            for value in self.args[plan.keys][:100]:
-                path = self.is_path(plan.keys, value)
+            for value in values:
+                path = self.is_path(plan.keys or plan.item_key, value)
                 found = self.resolve(value, path=path)
                 if found is None and not self.world.closed and not self.world.is_gone(value, path=path):
                     found = normalise_key(value, path=path)
@@ -146,6 +152,11 @@ class Operator:
                 thing = self.world.change(key, fields)
             else:
                 thing = self.world.put(key, fields, plan.noun, directory=directory)
+            for name, other in self.args.items():  # create_project(name, path): found by either
+                if name != plan.key and name not in plan.scope_args and isinstance(other, str | int) \
+                        and not isinstance(other, bool) and self.rules.key_rank(name) is not None \
+                        and not self.rules.matches(self.rules.references, snake(name)):
+                    self.world.alias(other, key)
             return Effect(key=key, thing=thing)
         return Effect(pending={**self.stored_fields(set()), **plan.sets})
 
@@ -207,13 +218,13 @@ class Operator:
                 effect.key = normalise_key(value, path=path)
                 return effect
             effect.key = found
-            effect.removed = self.world.remove(found)
+            effect.removed = _named(self.world.remove(found), found)
             return effect
         if plan.keys and isinstance(self.args.get(plan.keys), list):
             for value in self.args[plan.keys][:100]:
                 found = self.resolve(value, path=self.is_path(plan.keys, value))
                 if found is not None:
-                    effect.removed += self.world.remove(found)
+                    effect.removed += _named(self.world.remove(found), found)
                 else:
                     effect.skipped.append(normalise_key(value))
         return effect
@@ -280,6 +291,8 @@ class Operator:
         """Things of the plan's kind (all things when the world has none of it and the noun is vague),
         filtered by arguments that name their fields, newest first."""
         things = self.world.things_of(self.plan.noun)
+        if self.plan.noun_word in self.rules.collections and self.plan.noun_word not in ("log", "history"):
+            things = self.world.things_of(None)  # read_graph: everything the graph holds
         if not things and self.plan.noun in ("item", "record", "result", "entry", "object", "resource"):
             things = self.world.things_of(None)
         filters = {k: v for k, v in self.args.items() if isinstance(v, str | int | float | bool)
@@ -373,6 +386,11 @@ class Operator:
                 continue
             effect.things.append((key, self.world.put(key, copy.deepcopy(item), plan.noun)))
         return effect
+
+
+def _named(removed: list[str], key: str) -> list[str]:
+    """What a delete removed by name (links that went with it are not named)."""
+    return [k for k in removed if k == key or not k.startswith("{")]
 
 
 def _kind_of_ref(field_name: str, rules: Rules) -> str:

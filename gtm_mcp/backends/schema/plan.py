@@ -15,6 +15,7 @@ PREPOSITIONS = {"by", "with", "for", "from", "in", "of", "to", "on", "at", "into
 CLOCK_NOUNS = {"time", "date", "datetime", "timezone", "clock", "now", "timestamp"}
 #: Words of an argument name that say "this identifies" rather than what it identifies.
 KEY_WORDS = {"id", "ids", "uuid", "guid", "uid", "key", "keys", "name", "names", "path", "paths", "slug", "handle",
+             "identifier",
              "title", "url", "urls", "uri", "file", "files", "filename", "filenames", "filepath", "email", "login"}
 SCALARS = ("string", "integer", "number")
 
@@ -91,7 +92,7 @@ def _noun_of(name_words: list[str], start: int, rules: Rules) -> str:
     for word in name_words[start:]:
         if word in PREPOSITIONS:
             break
-        if word not in rules.stop_words and word not in rules.verbs and not word.isdigit():
+        if word not in rules.stop_words and (start > 0 or word not in rules.verbs) and not word.isdigit():
             found = word
     return found
 

@@ -93,6 +93,16 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
+def entry(key: str, thing: Thing) -> str:
+    """A listed thing: one line (its key and label) when that says all it holds, else its key and
+    its fields as indented lines."""
+    fields = {k: v for k, v in (thing.get("fields") or {}).items() if v != key}
+    flat = len(fields) <= 1 and not any(isinstance(v, dict | list) for v in fields.values())
+    if key.startswith("{") or looks_like_path(key) or flat:
+        return label(key, thing)
+    return "\n".join([key, *lines(fields, 1)])
+
+
 def label(key: str, thing: Thing) -> str:
     """One line for a listed thing: its key and, when it has one, its title/name/message."""
     fields = thing.get("fields") or {}

@@ -34,6 +34,7 @@ def _split(name: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
 
 
+@lru_cache(maxsize=16384)
 def is_id_field(name: str) -> bool:
     return bool(_ID_SUFFIX.search(name)) or name.lower() in {"id", "uid", "guid"}
 

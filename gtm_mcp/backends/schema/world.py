@@ -232,6 +232,8 @@ class World:
         if directory or (old is not None and old.get("dir")):
             thing["dir"] = True
         self.things[key] = thing
+        if len(key) >= 12 and all(c in "0123456789abcdef" for c in key):
+            self.aliases[key[:7]] = key  # a git-style short hash names it too
         self.data["bytes"] = self.data.get("bytes", 0) + _size(fields)
         self._bound()
         return thing
