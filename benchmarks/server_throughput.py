@@ -3,8 +3,12 @@ against a bare MCP SDK server with one echo tool: same client, same machine, sam
 
 Rounds alternate between the servers (bare, gtm, bare, gtm, ...) so that background load hits
 both alike; the figure per server is the median over rounds. Target: gtm >= 0.90 x bare.
+`--baseline PATH` adds the same gtm-mcp servers run from another checkout (e.g. main, exported with
+`git archive main | tar -x -C /tmp/base`), interleaved too, and prints this tree's calls/s as a
+ratio of that one's (before/after a change).
 
     python benchmarks/server_throughput.py [--calls 600] [--concurrency 8] [--rounds 5] [--mode auto|legacy]
+        [--baseline /tmp/base]
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mode", default="auto", choices=["auto", "legacy"])
+    parser.add_argument("--baseline", help="another checkout whose gtm-mcp servers are measured too (before)")
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -108,12 +113,19 @@ def main() -> int:
         targets["gtm-mcp 527 tools"] = ([sys.executable, "-m", "gtm_mcp", "serve", "--tools", str(livemcpbench),
                                          "--transport", "http", "--port", "{port}", "--log-level", "WARNING"],
                                         "bing_search", {"query": "model context protocol"})
+    trees = {name: REPO for name in targets}
+    if args.baseline:
+        baseline = Path(args.baseline).resolve()
+        for name in [n for n in targets if n.startswith("gtm-mcp")]:
+            targets[f"{name} (baseline)"] = targets[name]
+            trees[f"{name} (baseline)"] = baseline
     urls: dict[str, str] = {}
     with ExitStack() as stack:
         for name, (cmd, _, _) in targets.items():
             port = free_port()
             stack.enter_context(spawned([c.replace("{port}", str(port)) for c in cmd],
-                                        f"http://127.0.0.1:{port}/mcp", cwd=REPO))
+                                        f"http://127.0.0.1:{port}/mcp", cwd=trees[name],
+                                        env={"PYTHONPATH": str(trees[name])}))
             urls[name] = f"http://127.0.0.1:{port}/mcp"
         rates: dict[str, list[float]] = {n: [] for n in targets}
         lat: dict[str, list[float]] = {n: [] for n in targets}
@@ -126,14 +138,17 @@ def main() -> int:
                 print(f"round {r + 1}: {name:18s} {rate:7.1f} calls/s", file=sys.stderr)
     print(f"\n{args.calls} calls x {args.rounds} rounds, {args.concurrency} concurrent, one client, mode={args.mode}, "
           f"{os.cpu_count()} cores")
-    print(f"{'server':20s} {'calls/s (median)':>17s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    print(f"{'server':31s} {'calls/s (median)':>17s} {'p50 ms':>8s} {'p99 ms':>8s}")
     base = statistics.median(rates["bare SDK echo"])
     for name in targets:
         median = statistics.median(rates[name])
-        print(f"{name:20s} {median:17.1f} {pct(lat[name], 0.5):8.2f} {pct(lat[name], 0.99):8.2f}"
+        print(f"{name:31s} {median:17.1f} {pct(lat[name], 0.5):8.2f} {pct(lat[name], 0.99):8.2f}"
               + ("" if name == "bare SDK echo" else f"   ratio {median / base:.2f}"))
     ratio = statistics.median(rates["gtm-mcp echo"]) / base
     print(f"gtm-mcp / bare SDK server: {ratio:.2f} (target >= 0.90)")
+    for name in [n for n in targets if n.endswith(" (baseline)")]:
+        now = statistics.median(rates[name.removesuffix(" (baseline)")])
+        print(f"{name.removesuffix(' (baseline)')}: this tree / baseline = {now / statistics.median(rates[name]):.2f}")
     return 0
 
 

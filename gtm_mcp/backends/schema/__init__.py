@@ -104,6 +104,7 @@ class SchemaBackend:
         self.offloaded = 0
         self._locks: dict[str, anyio.Lock] = {}  # per session: its world is read and written by each call
         self._cost: dict[int, tuple[Any, bool]] = {}
+        self._validators: dict[int, tuple[Any, Any]] = {}
 
     @classmethod
     def from_options(cls, options: Any) -> SchemaBackend:
@@ -154,9 +155,20 @@ class SchemaBackend:
         """The answer, synchronously (it never waits on anything): a JSON object, a text, or a
         refusal (`ToolOutput(..., is_error=True)`) in the tool's own words."""
         self.calls += 1
-        return answer(request, seed=self.seed, rules=self.rules, plans=self.plans,
-                      validator_for=lambda s: _validator(json.dumps(s, sort_keys=True)),
+        return answer(request, seed=self.seed, rules=self.rules, plans=self.plans, validator_for=self._validator_for,
                       facts=facts_of(request.hidden_context, request.tool.name))
+
+    def _validator_for(self, schema: dict[str, Any]) -> Any:
+        """A validator for a (sub)schema, cached per schema object (tool schemas live as long as
+        their tool), else by its JSON."""
+        hit = self._validators.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        if len(self._validators) > 8192:
+            self._validators.clear()
+        self._validators[id(schema)] = (schema, validator)
+        return validator
 
     async def health(self) -> BackendHealth:
         return BackendHealth("ok", "schema backend (no model)", {"calls": self.calls, "seed": self.seed})

@@ -122,9 +122,20 @@ def _type_of(schema: dict[str, Any], rng: random.Random) -> str | None:
     return None
 
 
+_SIMPLE = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+_ANNOTATIONS = {"type", "title", "description", "examples", "default", "$comment"}
+
+
 def _fits(value: Any, schema: Any, ctx: Context) -> bool:
     if not isinstance(schema, dict) or schema == {}:
         return True
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind in _SIMPLE and schema.keys() <= _ANNOTATIONS:  # no validator needed
+        if isinstance(value, bool) and kind != "boolean":
+            return False
+        if kind == "integer" and isinstance(value, float):
+            return value.is_integer()
+        return isinstance(value, _SIMPLE[kind])
     try:
         return ctx.validator_for(schema).is_valid(value)
     except Exception:
@@ -238,7 +249,7 @@ def _field(key: str, sub: Any, sub_dict: dict[str, Any], ctx: Context, depth: in
             return value
     if ctx.entity and key in ctx.entity and _fits(ctx.entity[key], sub, ctx):
         return ctx.entity[key]
-    if ctx.entity and _type_of(sub_dict, ctx.rng) == "array":
+    if depth > 0 and ctx.entity and _type_of(sub_dict, ctx.rng) == "array":
         lists = [v for v in ctx.entity.values() if isinstance(v, list)]
         if len(lists) == 1 and _fits(lists[0], sub, ctx):  # addedObservations <- the item's one list
             return lists[0]
