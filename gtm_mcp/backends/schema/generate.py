@@ -257,6 +257,12 @@ def _field(key: str, sub: Any, sub_dict: dict[str, Any], ctx: Context, depth: in
         found, value = _by_kind(key, kinds, sub_dict, ctx, out, derived=False)
         if found:
             return value
+    if depth <= 1 and ctx.scene is not None and _open_object(sub_dict):
+        # An object the schema leaves open ({"result": {"type": "object"}}): what the call is about.
+        if ctx.entity:
+            return {k: v for k, v in ctx.entity.items() if k != "__key__"}
+        if ctx.scene.message:
+            return {"success": True, "message": ctx.scene.message}
     if vocab.is_id_field(key):
         value = _identifier(key, sub_dict, ctx)
         if value is not None:
@@ -266,6 +272,12 @@ def _field(key: str, sub: Any, sub_dict: dict[str, Any], ctx: Context, depth: in
                 ctx.entity = {**remembered, **ctx.entity} if depth == 0 else remembered
             return value
     return generate(sub, key, ctx, depth + 1)
+
+
+def _open_object(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "object" and not schema.get("properties") and not schema.get("required") \
+        and schema.get("additionalProperties") is not False and "minProperties" not in schema \
+        and "patternProperties" not in schema and "propertyNames" not in schema
 
 
 def _by_kind(key: str, kinds: tuple[str, ...], schema: dict[str, Any], ctx: Context, out: dict[str, Any], *,

@@ -20,6 +20,7 @@ from gtm_mcp.backends.schema.rules import Rules, snake
 from gtm_mcp.backends.schema.world import Thing, looks_like_path
 
 _OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+_CLOCKLIKE = re.compile(r"\d{1,3}:\d{1,3}(?::\d{1,3})?(?:\s*[AaPp][Mm])?")
 _TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?")
 #: Argument names that bound a range rather than name the moment a call is about.
 _RANGE = re.compile(r"^(start|end|since|until|from|to|min|max|after|before|begin|stop)(_|$)")
@@ -283,13 +284,15 @@ def moment_of(arguments: dict[str, Any], rules: Rules, now: datetime, tz: str) -
             continue
         kinds = rules.kinds_of(name)
         first = kinds[0] if kinds else None
-        if first == "time" and isinstance(value, str):
+        if first == "time" and isinstance(value, str) and len(value) <= 40:
             clock = time_of_day(value)
             if clock is None:
                 moment = parse_moment(value, tz)
-                if moment is None:
+                if moment is not None:
+                    return moment, None
+                if _CLOCKLIKE.fullmatch(value.strip()):  # 25:30, 12:75: a clock time that is not one
                     return now, "invalid_time"
-                return moment, None
+                continue
             local = now.astimezone(zone(tz) or UTC)
             return local.replace(hour=clock.hour, minute=clock.minute, second=clock.second, microsecond=0), None
         if first in ("datetime", "date", "created_time"):

@@ -58,8 +58,9 @@ class Operator:
     def refuse(self, kind: str, key: Any = "", *, syscall: str = "open", value: Any = "", arg: str = "",
                noun: str = "") -> Refusal:
         noun = noun or self.plan.noun
-        subject = f"{noun} {snake(arg or self.plan.key or self.plan.keys or '')} " \
-                  f"{'path' if isinstance(key, str) and looks_like_path(key) else ''}".strip()
+        argument = snake(arg or self.plan.key or self.plan.keys or "").replace("_", " ")
+        path = isinstance(key, str) and (looks_like_path(key) or self.rules.is_path(arg or self.plan.key or ""))
+        subject = f"{noun} {argument} {'path' if path else ''}".strip()
         text = self.rules.error_text(kind, subject)
         return Refusal(fill(text, key=key, noun=noun, Noun=noun[:1].upper() + noun[1:], syscall=syscall, value=value))
 
@@ -73,6 +74,13 @@ class Operator:
         if found is None and isinstance(value, str) and value.strip() in self.rules.latest:
             found = self.world.newest(self.plan.noun)
         return found
+
+    def _reference(self) -> bool:
+        """Things of this kind exist outside the session (a web page, a price): made up on first
+        read even in a closed world, unless the world holds things of that kind."""
+        by_url = bool(self.plan.key) and "url" in self.rules.kinds_of(self.plan.key or "")[:1]
+        return (self.plan.noun in self.rules.reference or by_url) and not self.plan.path_args & {self.plan.key} \
+            and not self.world.things_of(self.plan.noun)
 
     def is_path(self, arg: str | None, value: Any) -> bool:
         return bool(arg and arg in self.plan.path_args) or (isinstance(value, str) and value.startswith("/"))
@@ -96,7 +104,7 @@ class Operator:
             found = self.resolve(value, path=path)
             if found is not None:
                 return Effect(key=found, thing=self.world.get(found))
-            if self.world.closed or self.world.is_gone(value, path=path):
+            if (self.world.closed and not self._reference()) or self.world.is_gone(value, path=path):
                 raise self.refuse("not_found", normalise_key(value, path=path),
                                   syscall="stat" if plan.stat else "open", arg=plan.key)
             key = normalise_key(value, path=path)
@@ -190,7 +198,8 @@ class Operator:
         if edits:
             before = thing["fields"].get("content")
             if not isinstance(before, str):
-                before = ""
+                # Content nobody wrote: a closed world has none; an open one had what the edit names.
+                before = "" if self.world.closed else "\n".join(old for old, _ in edits)
             after = before
             for old, new in edits:
                 if old not in after:
@@ -436,8 +445,11 @@ def matches(query: str, key: str, thing: Thing) -> bool:
     if GLOB & set(query):
         from gtm_mcp.contract import patterns
 
-        pattern = glob_pattern(query)
-        return patterns.compiled(pattern)(posixpath.basename(key)) or patterns.compiled(pattern)(key)
+        try:
+            search = patterns.compiled(glob_pattern(query))
+            return search(posixpath.basename(key)) or search(key)
+        except ValueError:  # a glob no engine takes (or one too slow): compare as text
+            pass
     needle = query.lower()
     if needle in key.lower():
         return True

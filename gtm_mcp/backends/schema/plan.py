@@ -167,6 +167,8 @@ def make_plan(tool: ToolDefinition, rules: Rules) -> Plan:
         for name in object_arrays:
             noun_word = snake(name).split("_")[-1]
             break
+    if not noun_word and at > 0:  # trial_getter: the noun comes before the verb
+        noun_word = _noun_of(name_words[:at], 0, rules)
     if not noun_word and any(n in path_args for _, n in [*scalar_keys, *array_keys]):
         noun_word = "file"
     noun = singular(noun_word) if noun_word else "item"

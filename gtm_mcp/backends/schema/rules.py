@@ -22,7 +22,7 @@ from gtm_mcp.contract import patterns
 
 OPS = {"create", "write", "update", "read", "list", "search", "delete", "move", "copy", "count", "send", "clock",
        "other"}
-_LISTS_OF_STRINGS = ("collections", "stop_words", "keys", "latest", "newest_first")
+_LISTS_OF_STRINGS = ("collections", "stop_words", "keys", "latest", "newest_first", "reference")
 _PATTERNS = ("paths", "wrappers", "scopes", "references", "containers", "queries", "sources", "destinations")
 _ERROR_KINDS = {"not_found", "no_match", "invalid_timezone", "invalid_time"}
 
@@ -62,6 +62,7 @@ class Rules:
     replace_pairs: tuple[tuple[str, str], ...]
     latest: frozenset[str]
     newest_first: frozenset[str]
+    reference: frozenset[str]
     fields: tuple[tuple[str, str], ...]
     texts: dict[str, str]
     errors: tuple[tuple[str, str, str], ...]
@@ -173,7 +174,7 @@ def _template(where: str, template: str) -> None:
 def build(data: dict[str, Any], origin: str = "rules") -> Rules:
     """Rules from a merged mapping; raises RulesError naming the bad key."""
     known = {"verbs", "verb_sets", "past", "nouns", "collections", "stop_words", "keys", *_PATTERNS, "replace_pairs",
-             "latest", "newest_first", "fields", "texts", "errors"}
+             "latest", "newest_first", "reference", "fields", "texts", "errors"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise RulesError(f"{origin}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -221,7 +222,8 @@ def build(data: dict[str, Any], origin: str = "rules") -> Rules:
         collections=frozenset(data.get("collections") or []), stop_words=frozenset(data.get("stop_words") or []),
         keys=keys, **{key: _pattern(f"{origin}: {key}", data.get(key) or "") for key in _PATTERNS},
         replace_pairs=tuple(pairs), latest=frozenset(data.get("latest") or []),
-        newest_first=frozenset(data.get("newest_first") or []), fields=tuple(fields),
+        newest_first=frozenset(data.get("newest_first") or []), reference=frozenset(data.get("reference") or []),
+        fields=tuple(fields),
         texts=texts, errors=tuple(errors))
 
 

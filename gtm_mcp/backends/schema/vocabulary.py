@@ -45,7 +45,13 @@ def id_prefix(name: str) -> str:
     return (stem if len(stem) <= 8 else stem[:4]).lower()
 
 
+_INVARIANT = {"news", "series", "species", "physics", "analytics", "mathematics", "data", "canvas", "alias", "atlas",
+              "chaos", "bias", "gas", "lens", "status", "bus", "its", "this", "has", "was", "is", "does"}
+
+
 def singular(word: str) -> str:
+    if word in _INVARIANT:
+        return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     if word.endswith(("sses", "xes", "ches", "shes", "tuses", "zzes")) and len(word) > 4:
