@@ -145,6 +145,9 @@ def test_open_world_invents_once_keeps_it_and_forgets_deleted_things(livemcpbenc
     ok(notes("delete_note", {"identifier": "Groceries"}))
     assert "not found" in refused(notes("read_note", {"identifier": "Groceries"}))  # the session saw it go
     assert ok(notes("search_notes", {"query": "eggs"})) == "No matches found"
+    closed = Session(server_tools(livemcpbench, "basic-memory"), {})  # declared empty: nothing exists
+    assert refused(closed("delete_note", {"identifier": "Travel plans"})) == "Note 'Travel plans' not found"
+    assert refused(closed("read_note", {"identifier": "Travel plans"})) == "Note 'Travel plans' not found"
 
 
 def test_declared_world_is_read_back_and_reset_starts_again_from_it(livemcpbench) -> None:
