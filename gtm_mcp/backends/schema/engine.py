@@ -162,11 +162,15 @@ def json_answer(call: Call, schema: dict[str, Any]) -> dict[str, Any]:
     ctx.pool = [{**t["fields"], "__key__": k} for k, t in effect.things]
     if effect.thing is not None and not effect.things:
         ctx.pool = [{**effect.thing["fields"], "__key__": effect.key}]
-    if call.op in ("list", "search", "read"):
+    if call.op in ("list", "search", "read") and world.things:
         keys = {k for k, _ in effect.things} | ({effect.key} if effect.key else set())
         everything = call.op == "list" and effect.entries is None
-        ctx.related = [t["fields"] for k, t in world.things.items() if k not in keys and
-                       (everything or any(v in keys for v in t["fields"].values() if isinstance(v, str)))][:200]
+
+        def related() -> list[dict[str, Any]]:  # asked for only when an array needs other things
+            return [t["fields"] for k, t in world.things.items() if k not in keys and
+                    (everything or any(v in keys for v in t["fields"].values() if isinstance(v, str)))][:200]
+
+        ctx.related = related
     if call.plan.item_ref or not call.plan.items:  # a batch of new things shows only the ones made
         ctx.mirrors = [[item for item in value[:200] if isinstance(item, dict)] for value in call.arguments.values()
                        if isinstance(value, list) and value and isinstance(value[0], dict)]

@@ -50,7 +50,7 @@ class Context:
     rules: Rules | None = None
     tz: str = "UTC"  # the time zone of the object being written
     pool: list[dict[str, Any]] = field(default_factory=list)  # fields of the things the answer is about
-    related: list[dict[str, Any]] = field(default_factory=list)  # other things arrays may show
+    related: Any = None  # () -> fields of other things arrays may show (made when first needed)
     listing: bool = False  # the answer lists `pool` (its first array shows exactly those things)
     closed: bool = False  # a closed world: no invented things in lists
     mirrors: list[list[dict[str, Any]]] = field(default_factory=list)  # argument arrays of objects
@@ -394,7 +394,9 @@ def _known_items(items: dict[str, Any], ctx: Context) -> list[Any] | None:
         if ctx.listing and not ctx.listed:  # a listing's first array shows the listed things
             ctx.listed = True
             return fitting or list(ctx.pool)
-        if not fitting:
+        if not fitting and ctx.related is not None:
+            if callable(ctx.related):
+                ctx.related = ctx.related()
             fitting = [f for f in ctx.related if _shape_fits(f, props, required)]
         if not fitting:
             for mirror in ctx.mirrors:
