@@ -110,10 +110,11 @@ def answer(request: SimulationRequest, *, seed: int, rules: Rules, plans: Plans,
         effect = Operator(plan, arguments, world, rules, rng).run()
     except Refusal as refused:
         return ToolOutput(str(refused), is_error=True)
-    as_text = request.output_schema is None or plan.wrapper is not None
+    op = effect.op or plan.op
+    wrapped = plan.wrapper is not None and op not in ("other", "clock")  # echo(text) stays an echo
+    as_text = request.output_schema is None or wrapped
     if effect.pending is not None and as_text:
         effect.key = new_key(plan, world, rules, rng, seed)  # a text answer names the created thing
-    op = effect.op or plan.op
     batch = effect.listing or bool(plan.items or plan.keys)
     scene = Scene(rules=rules, op=op, verb=plan.verb, noun=plan.noun, now=world.now, at=at, tz=tz, zones=zones,
                   key=effect.key, thing=effect.thing, seed=seed,

@@ -14,7 +14,7 @@ from gtm_mcp.backends.schema.rules import Rules, snake
 from gtm_mcp.backends.schema.world import World
 
 MAX_DEPTH = 24  # recursive $refs stop here
-MAX_LISTED = 200  # things one array of an answer shows at most
+MAX_LISTED = 100  # things one array of an answer shows at most
 DEEP = 10  # below this depth, lists hold only their minimum number of items
 #: Work one output may take, whatever the schema asks: values generated, and characters written.
 MAX_NODES = 20_000
@@ -299,9 +299,21 @@ def _by_kind(key: str, kinds: tuple[str, ...], schema: dict[str, Any], ctx: Cont
                 return True, value
             continue
         found, value = value_for(ctx.scene, kind, key, schema_type, ctx.tz, ctx.rng, out)
-        if found and _fits(value, schema, ctx):
+        if found and (_made_for(kind, schema) or _fits(value, schema, ctx)):
             return True, value
     return False, None
+
+
+_FORMATS = {"datetime": "date-time", "created_time": "date-time", "modified_time": "date-time",
+            "accessed_time": "date-time", "date": "date"}
+
+
+def _made_for(kind: str, schema: dict[str, Any]) -> bool:
+    """A kind's value needs no validation against a schema that only names its type (and the format
+    that kind writes)."""
+    fmt = schema.get("format")
+    return schema.keys() <= _ANNOTATIONS | {"format"} and (fmt is None or _FORMATS.get(kind) == fmt) \
+        and isinstance(schema.get("type"), str) and kind not in ("path", "basename", "extension", "mime")
 
 
 def _harmonize(out: dict[str, Any], props: dict[str, Any], ctx: Context) -> None:

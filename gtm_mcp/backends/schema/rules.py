@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -66,25 +66,41 @@ class Rules:
     fields: tuple[tuple[str, str], ...]
     texts: dict[str, str]
     errors: tuple[tuple[str, str, str], ...]
+    _kinds: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _ranks: dict[str, int | None] = field(default_factory=dict, compare=False, repr=False)
+    _paths: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def matches(self, pattern: str, name: str) -> bool:
         return bool(pattern) and patterns.compiled(pattern)(name)
 
     def key_rank(self, name: str) -> int | None:
         """Strength of `name` as an identifying argument (0 strongest), None when it is not one."""
+        if name in self._ranks:
+            return self._ranks[name]
         s = snake(name)
-        for rank, pattern in enumerate(self.keys):
-            if patterns.compiled(pattern)(s):
-                return rank
-        return None
+        found = next((rank for rank, pattern in enumerate(self.keys) if patterns.compiled(pattern)(s)), None)
+        if len(self._ranks) < 16384:
+            self._ranks[name] = found
+        return found
 
     def is_path(self, name: str) -> bool:
         """Whether an argument called `name` holds a file-system path."""
-        return _is_path(self, name)
+        found = self._paths.get(name)
+        if found is None:
+            found = bool(self.paths) and patterns.compiled(self.paths)(snake(name))
+            if len(self._paths) < 16384:
+                self._paths[name] = found
+        return found
 
     def kinds_of(self, name: str) -> tuple[str, ...]:
         """Every value kind whose pattern matches the field `name`, in table order."""
-        return _kinds_of(self, name)
+        found = self._kinds.get(name)
+        if found is None:
+            s = snake(name)
+            found = tuple(kind for kind, pattern in self.fields if patterns.compiled(pattern)(s))
+            if len(self._kinds) < 16384:
+                self._kinds[name] = found
+        return found
 
     def past_of(self, verb: str) -> str:
         if verb in self.past:
@@ -107,16 +123,9 @@ class Rules:
     def __eq__(self, other: object) -> bool:
         return self is other
 
-
-@lru_cache(maxsize=8192)
-def _kinds_of(rules: Rules, name: str) -> tuple[str, ...]:
-    s = snake(name)
-    return tuple(kind for kind, pattern in rules.fields if patterns.compiled(pattern)(s))
-
-
-@lru_cache(maxsize=8192)
-def _is_path(rules: Rules, name: str) -> bool:
-    return bool(rules.paths) and patterns.compiled(rules.paths)(snake(name))
+    def __post_init__(self) -> None:
+        for name in ("_kinds", "_ranks", "_paths"):  # caches start empty whatever was passed
+            getattr(self, name).clear()
 
 
 def merge(base: Any, extra: Any) -> Any:
