@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError, model_validator
+from pydantic import PrivateAttr, ValidationError, model_validator
 
 from gtm_mcp.backends import BackendOptions
 from gtm_mcp.setting import ENV_PREFIX, setting
@@ -136,6 +136,13 @@ class Settings(BackendOptions):
     fault_seed: int | None = setting(help="faults: seed of the draws (default: --seed); same seed, same calls, "
                                      "same faults")
 
+    # session world
+    world: str | None = setting(metavar="FILE", help="a declared initial world (JSON/YAML: files, entities, "
+                                "records, clock) every new session starts from; what it does not hold is not found")
+    invent_json: bool = setting(False, help="tools without an output schema answer with an invented JSON object "
+                                "(the old behaviour) instead of text")
+    _declared_world: dict[str, Any] | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:
         if self.admin_token_file and not self.admin_token:
@@ -147,6 +154,18 @@ class Settings(BackendOptions):
                 raise ValueError(f"admin-token-file: {self.admin_token_file} is empty")
             self.admin_token = token
         return self
+
+    @model_validator(mode="after")
+    def _world_from_file(self) -> Settings:
+        if self.world:
+            from gtm_mcp.sessions.world import load_world_file
+
+            self._declared_world = load_world_file(self.world)
+        return self
+
+    def declared_world(self) -> dict[str, Any] | None:
+        """The world every new session starts from (`--world FILE`), read and checked at load."""
+        return self._declared_world
 
     def tool_paths(self) -> list[str]:
         return self.tools or ([] if self.watch or self.mirror else [example_tools_path()])

@@ -32,8 +32,9 @@ from gtm_mcp.calls.checking import ArgumentCheck, check_call
 from gtm_mcp.calls.output import output_problem, read_output
 from gtm_mcp.calls.routing import Answer, Router, Unanswered
 from gtm_mcp.contract import CallRecord, SimulationRequest, ToolDefinition, ToolOutput
-from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT
+from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT, META_WORLD
 from gtm_mcp.sessions.store import Session, SessionStore
+from gtm_mcp.sessions.world import WorldError, check_world
 from gtm_mcp.tools.catalog import ToolCatalog
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ class Simulator:
 
     def __init__(self, catalog: ToolCatalog, backend: Backend, sessions: SessionStore, *, seed: int = 0,
                  allow_extra_params: bool = False, check_profile: str = "strict", call_timeout_s: float = 120.0,
-                 max_output_bytes: int = 1024 * 1024, router: Router | None = None) -> None:
+                 max_output_bytes: int = 1024 * 1024, router: Router | None = None,
+                 invent_json: bool = False) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
@@ -107,6 +109,7 @@ class Simulator:
         self.call_timeout_s = call_timeout_s
         self.max_output_bytes = max_output_bytes
         self.router = router or Router()
+        self.invent_json = invent_json  # tools without an output schema answer JSON objects (the old way)
         self.outcomes: Counter[str] = Counter()
         self.started = time.time()
 
@@ -137,7 +140,11 @@ class Simulator:
         tool = self.catalog.get(name)
         if tool is None:
             return self._unknown(name, session_key)
-        session = self._session(session_key, meta)
+        try:
+            session = self._session(session_key, meta)
+        except WorldError as e:
+            return CallResult.error(Outcome.BAD_ARGUMENTS, f"_meta['{META_WORLD}'] refused: {e}; nothing was "
+                                    "executed.", session_key)
         check = self._check(tool, arguments)
         if check.problems is not None:
             await self._record(session, CallRecord(name, arguments if isinstance(arguments, dict) else {},
@@ -180,6 +187,10 @@ class Simulator:
         session = self.sessions.get(session_key)
         if meta.get(META_RESET) is True:
             session.reset()
+        if META_WORLD in meta:
+            world = check_world(meta[META_WORLD], f"_meta['{META_WORLD}']")
+            if world != session.world:
+                session.declare_world(world)
         if isinstance(meta.get(META_SESSION_CONTEXT), str):
             session.hidden_context = meta[META_SESSION_CONTEXT]
         return session
@@ -190,8 +201,11 @@ class Simulator:
         return check_call(tool, arguments, default_profile=self.check_profile, allow_extra=self.allow_extra_params)
 
     def output_schema_for(self, tool: ToolDefinition) -> dict[str, Any] | None:
-        """The schema a JSON answer must satisfy (None: the tool answers in text)."""
-        return tool.output_schema or ANY_OBJECT
+        """The schema a JSON answer must satisfy (None: the tool answers in text, as real tools
+        without an output schema do, unless `invent_json` asks for an invented JSON object)."""
+        if tool.output_schema is not None:
+            return tool.output_schema
+        return ANY_OBJECT if self.invent_json else None
 
     async def _answer(self, request: SimulationRequest) -> Answer:
         """Where the answer comes from: the router picks the cassette, the real server or the simulator."""

@@ -67,7 +67,7 @@ def build_simulator(settings: Settings) -> Simulator:
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                      allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
                      call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
-                     router=router)
+                     router=router, invent_json=settings.invent_json)
 
 
 def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
@@ -79,14 +79,14 @@ def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
             return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
                                      max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
                                      max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
-                                     lock_wait_s=settings.call_timeout_s + 10)
+                                     lock_wait_s=settings.call_timeout_s + 10, world=settings.declared_world())
         except ImportError:
             raise
         except Exception as e:  # connection refused, bad URL, auth: say which Redis
             raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
                              f"{type(e).__name__}: {e}") from None
     return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                        max_history=settings.max_history)
+                        max_history=settings.max_history, world=settings.declared_world())
 
 
 def _safe_url(url: str) -> str:
