@@ -76,6 +76,15 @@ class Settings(BackendOptions):
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
     log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
+    # MCP surface: resources, resource templates and prompts (loaded from the --tools files, watched
+    # directories, admin routes and --mirror), completion, logging, non-text tool content
+    mirror_probe: bool = setting(False, commands=("serve",),
+                                 help="--mirror also calls the mirrored server's read-only tools that need no "
+                                 "arguments once at start, to learn the content they return (images, audio, "
+                                 "embedded resources)")
+    mirror_max_content: int = setting(64 * 1024, commands=("serve",),
+                                      help="--mirror records a static resource's content up to this many bytes "
+                                      "(larger ones are simulated)")
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 
 import anyio
 
@@ -14,9 +15,12 @@ from gtm_mcp.contract.errors import ToolLoadError
 from gtm_mcp.server.mcp_server import GTMServer, build_server
 from gtm_mcp.server.watch import DirectoryWatcher
 from gtm_mcp.sessions.store import SessionStore
+from gtm_mcp.surface.catalog import SurfaceCatalog
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.loader import load_lenient, resolve_names
+from gtm_mcp.tools.loader import load_all, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+from gtm_mcp.tools.mirror_surface import mirror_surface
+from gtm_mcp.tools.surface_formats import dedupe, surface_duplicates
 
 log = logging.getLogger("gtm_mcp")
 
@@ -27,17 +31,25 @@ def setup_logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def build_simulator(settings: Settings) -> Simulator:
-    """Load the tools and build the backend; raises ToolLoadError for bad definitions (unless
-    `skip_invalid`, which logs them and serves the rest)."""
-    tools, problems = load_lenient(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
+def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
+    """Load the tools, resources, resource templates and prompts (files and mirrors) and build the
+    backend; raises ToolLoadError for bad definitions (unless `skip_invalid`, which logs them and
+    serves the rest)."""
+    tools, surface, problems = load_all(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
     for spec in settings.mirror:
         try:
             tools += anyio.run(mirror_tools, spec)
+            mirrored, content = anyio.run(partial(mirror_surface, spec, probe=settings.mirror_probe,
+                                                  max_content_bytes=settings.mirror_max_content))
         except ToolLoadError as e:
             problems += e.problems
+            continue
+        surface.extend(mirrored)
+        tools = [t.model_copy(update={"output_content": content[t.name]})
+                 if t.name in content and t.output_content is None and t.origin and t.origin.kind == "mirror" else t
+                 for t in tools]
     tools, clashes = resolve_names(tools, settings.namespace)
-    problems += clashes
+    problems += clashes + surface_duplicates(surface)
     if problems:
         if not settings.skip_invalid:
             raise ToolLoadError(problems)
@@ -46,21 +58,33 @@ def build_simulator(settings: Settings) -> Simulator:
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
                             max_history=settings.max_history)
-    return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                     allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
-                     max_output_bytes=settings.max_output_bytes)
+    simulator = Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
+                          allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
+                          max_output_bytes=settings.max_output_bytes)
+    return simulator, SurfaceCatalog(dedupe(surface))
 
 
-async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
-    simulator = simulator or build_simulator(settings)
-    server = build_server(simulator, stdio=settings.transport == "stdio")
+def build_simulator(settings: Settings) -> Simulator:
+    """The simulator alone (tools only: `gtm-mcp call`); see `build_runtime`."""
+    return build_runtime(settings)[0]
+
+
+async def serve(settings: Settings, simulator: Simulator | None = None, surface: SurfaceCatalog | None = None) -> None:
+    if simulator is None:
+        simulator, surface = build_runtime(settings)
+    surface = surface if surface is not None else SurfaceCatalog()
+    server = build_server(simulator, stdio=settings.transport == "stdio", surface=surface)
     watchers = [DirectoryWatcher(simulator.catalog, d, interval_s=settings.watch_interval_s,
-                                 namespace=settings.namespace) for d in settings.watch]
+                                 namespace=settings.namespace, surface=surface) for d in settings.watch]
     for watcher in watchers:
         watcher.sync()
     log.info("serving %d tools with the %s backend over %s", len(simulator.catalog), simulator.backend.name,
              settings.transport if settings.transport == "stdio"
              else f"http://{settings.host}:{settings.port}/mcp")
+    if len(surface):
+        counts = surface.counts()
+        log.info("and %d resources, %d resource templates, %d prompts", counts["resources"],
+                 counts["resource_templates"], counts["prompts"])
     try:
         async with anyio.create_task_group() as tg:
             for watcher in watchers:

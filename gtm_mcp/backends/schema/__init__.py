@@ -17,10 +17,11 @@ from typing import Any
 from gtm_mcp.backends.base import BackendHealth
 from gtm_mcp.backends.schema.generate import Context, generate
 from gtm_mcp.backends.schema.infer import CREATE, SEND, infer_output_schema
+from gtm_mcp.backends.schema.resources import resource_answer
 from gtm_mcp.backends.schema.vocabulary import words
 from gtm_mcp.backends.schema.world import World
 from gtm_mcp.contract.definition import validator_class_for
-from gtm_mcp.contract.records import SimulationRequest
+from gtm_mcp.contract.records import SimulationRequest, ToolOutput
 
 __all__ = ["SchemaBackend", "infer_output_schema"]
 
@@ -85,7 +86,9 @@ class SchemaBackend:
             request.state.setdefault("inferred", {})[request.tool.name] = cached
         return cached
 
-    async def simulate(self, request: SimulationRequest) -> dict[str, Any]:
+    async def simulate(self, request: SimulationRequest) -> dict[str, Any] | ToolOutput:
+        if request.resource is not None:  # a resources/read: content of its MIME type
+            return resource_answer(self, request)
         return self.simulate_now(request)
 
     def simulate_now(self, request: SimulationRequest) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""`prompts/get`: a prompt's messages for given arguments.
+
+Arguments are checked first (every required one given, each a string, no undeclared ones unless
+`--allow-extra-params`); a problem is a JSON-RPC invalid-params error that names the argument and
+lists the prompt's arguments. The messages are, in order of preference:
+1. a recording made with exactly these arguments (a mirrored server's answer, replayed verbatim);
+2. a template recorded with the same set of argument names, else the definition's `messages`,
+   with every `{{argument}}` replaced (an optional argument not given becomes empty);
+3. one user message made of the description and the arguments.
+Embedded resources without text read the resource as the session does; images and audio without
+data get a small valid file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gtm_mcp.contract.surface import PromptDefinition, PromptMessageTemplate
+from gtm_mcp.surface.media import media_for
+from gtm_mcp.surface.resources import INVALID_PARAMS, ResourceReader, SurfaceError, seed_for
+from gtm_mcp.surface.state import SessionSurface
+
+MAX_ARGUMENT_LENGTH = 100_000
+
+
+def template_key(names: Any) -> str:
+    """How `PromptDefinition.templates` are keyed: the sorted argument names, comma-separated."""
+    return ",".join(sorted(names))
+
+
+def _signature(prompt: PromptDefinition) -> str:
+    if not prompt.arguments:
+        return f"prompt '{prompt.name}' takes no arguments"
+    return f"prompt '{prompt.name}' takes: " + ", ".join(
+        f"{a.name} ({'required' if a.required else 'optional'}{': ' + a.description if a.description else ''})"
+        for a in prompt.arguments)
+
+
+def check_arguments(prompt: PromptDefinition, arguments: Any, *, allow_extra: bool = False) -> dict[str, str]:
+    """The arguments as strings; raises `SurfaceError` (invalid params) naming every problem."""
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, Mapping):
+        raise SurfaceError(INVALID_PARAMS, f"Prompt arguments must be an object of strings; {_signature(prompt)}.")
+    problems = []
+    missing = [a.name for a in prompt.arguments if a.required and arguments.get(a.name) in (None, "")]
+    if missing:
+        problems.append(f"missing required argument(s): {', '.join(missing)}")
+    unknown = [k for k in arguments if prompt.argument(k) is None]
+    if unknown and not allow_extra:
+        problems.append(f"unknown argument(s): {', '.join(map(str, unknown))}")
+    wrong = [k for k, v in arguments.items() if v is not None and not isinstance(v, str)]
+    if wrong:
+        problems.append(f"argument(s) {', '.join(wrong)} must be strings")
+    long = [k for k, v in arguments.items() if isinstance(v, str) and len(v) > MAX_ARGUMENT_LENGTH]
+    if long:
+        problems.append(f"argument(s) {', '.join(long)} longer than {MAX_ARGUMENT_LENGTH} characters")
+    if problems:
+        raise SurfaceError(INVALID_PARAMS, f"Invalid arguments for prompt '{prompt.name}': {'; '.join(problems)}. "
+                           f"The {_signature(prompt)}.", {"prompt": prompt.name})
+    return {k: v for k, v in arguments.items() if isinstance(v, str) and prompt.argument(k) is not None}
+
+
+def substitute(value: Any, arguments: Mapping[str, str]) -> Any:
+    """`{{name}}` replaced by the argument's value in every string of a JSON value (a name the
+    arguments lack becomes empty; other text in braces is left alone)."""
+    if isinstance(value, str):
+        if "{{" not in value:
+            return value
+        out = value
+        for name, given in arguments.items():
+            out = out.replace("{{" + name + "}}", given)
+        return out
+    if isinstance(value, dict):
+        return {k: substitute(v, arguments) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, arguments) for v in value]
+    return value
+
+
+def _default_messages(prompt: PromptDefinition, arguments: Mapping[str, str]) -> list[dict[str, Any]]:
+    parts = [prompt.description or prompt.title or prompt.name]
+    if arguments:
+        parts += ["", *(f"{name}: {value}" for name, value in arguments.items())]
+    return [{"role": "user", "content": {"type": "text", "text": "\n".join(parts)}}]
+
+
+class PromptRenderer:
+    def __init__(self, reader: ResourceReader, *, allow_extra: bool = False) -> None:
+        self.reader = reader
+        self.allow_extra = allow_extra
+
+    async def get(self, prompt: PromptDefinition, arguments: Any, session_key: str) -> dict[str, Any]:
+        """The `prompts/get` result (wire form) for `arguments` in a session."""
+        given = check_arguments(prompt, arguments, allow_extra=self.allow_extra)
+        session = self.reader.simulator.sessions.get(session_key)
+        SessionSurface.of(session.state).remember(given)
+        description = prompt.description or None
+        recording = next((r for r in prompt.recordings if r.arguments == given), None)
+        if recording is not None:
+            messages = [_wire(m) for m in recording.messages]
+            return {"description": recording.description or description, "messages": messages}
+        template = prompt.templates.get(template_key(given)) or prompt.messages
+        if template is None:
+            messages = _default_messages(prompt, given)
+        else:
+            filled = {a.name: given.get(a.name, "") for a in prompt.arguments}
+            messages = [substitute(_wire(m), filled) for m in template]
+        for i, message in enumerate(messages):
+            messages[i]["content"] = await self._complete(message["content"], prompt.name, i, session_key)
+        return {"description": description, "messages": messages}
+
+    async def _complete(self, content: dict[str, Any], name: str, index: int, session_key: str) -> dict[str, Any]:
+        """Fill what a template left out: data of images/audio, the text of embedded resources."""
+        kind = content.get("type")
+        if kind in ("image", "audio") and not content.get("data"):
+            media = media_for(content.get("mimeType") or ("image/png" if kind == "image" else "audio/wav"),
+                              seed_for(self.reader.simulator.seed, name, str(index)))
+            return {**content, "data": media.base64, "mimeType": media.mime_type}
+        if kind == "resource" and isinstance(content.get("resource"), dict):
+            resource = content["resource"]
+            if "text" not in resource and "blob" not in resource:
+                try:
+                    read = await self.reader.read(str(resource.get("uri", "")), session_key)
+                    return {**content, "resource": {**read.content.wire(), **{k: v for k, v in resource.items()
+                                                                                if k == "uri"}}}
+                except SurfaceError:
+                    return {**content, "resource": {"mimeType": "text/plain", **resource, "text": ""}}
+        return content
+
+
+def _wire(message: PromptMessageTemplate) -> dict[str, Any]:
+    return {"role": message.role, "content": dict(message.content)}
