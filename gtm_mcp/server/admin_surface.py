@@ -36,7 +36,7 @@ def surface_routes(catalog: SurfaceCatalog, authorised: Callable[[Request], Resp
                              "prompts": [{"name": p.name, "description": p.description[:200], "source": p.source,
                                           "arguments": [a.name for a in p.arguments],
                                           "recordings": len(p.recordings)} for p in catalog.prompts()],
-                             **catalog.counts()})
+                             "counts": catalog.counts()})
 
     def remover(kind: str, parameter: str | None) -> Callable[[Request], Any]:
         async def remove(request: Request) -> Response:
@@ -48,7 +48,7 @@ def surface_routes(catalog: SurfaceCatalog, authorised: Callable[[Request], Resp
             removed = catalog.remove(**{kind: [key]})
             if not any(removed.values()):
                 return JSONResponse({"error": f"no {kind[:-1].replace('_', ' ')} {key!r}"}, 404)
-            return JSONResponse({"removed": removed, **catalog.counts()})
+            return JSONResponse({"removed": removed, "counts": catalog.counts()})
 
         return remove
 

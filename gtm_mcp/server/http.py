@@ -90,7 +90,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
             return JSONResponse({"error": str(e), e.kind: e.name}, 409)
         body: dict[str, Any] = {"added": added, "tools": len(simulator.catalog)}
         if len(surface):
-            body.update(surface=surface_catalog.add(surface), **surface_catalog.counts())
+            body.update(surface=surface_catalog.add(surface), counts=surface_catalog.counts())
         return JSONResponse(body, 201)
 
     async def remove_tool(request: Request) -> Response:

@@ -23,6 +23,8 @@ from gtm_mcp.tools.mirror_surface import mirror_surface
 from gtm_mcp.tools.surface_formats import dedupe, surface_duplicates
 
 log = logging.getLogger("gtm_mcp")
+#: Seconds a stopping HTTP server waits for open requests and streams before closing them.
+SHUTDOWN_GRACE_S = 3.0
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -111,6 +113,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
     from gtm_mcp.server.http import build_http_app
 
     app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token)
+    # Open SSE streams (standalone GET streams, listen streams) never end by themselves: without a
+    # limit a graceful shutdown would wait for them forever.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                            lifespan="on")
+                            lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
     await uvicorn.Server(config).serve()

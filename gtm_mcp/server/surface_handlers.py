@@ -154,7 +154,8 @@ class SurfaceHandlers:
     async def call_tool(self, ctx: Any, name: str, arguments: Any, key: str, meta: Mapping[str, Any]) -> CallResult:
         """`Simulator.call` with progress (when the request carries a progress token) and log
         notifications around it, then the resources the call changed (subscribers told)."""
-        wants_progress = bool(meta.get("progressToken")) if isinstance(meta, Mapping) else False
+        token = (meta.get("progress_token", meta.get("progressToken")) if isinstance(meta, Mapping) else None)
+        wants_progress = token is not None
         logging_on = self.client_log.threshold(ctx) is not None
         tool = self.simulator.catalog.get(name)
         if logging_on:

@@ -4,8 +4,10 @@ Arguments are checked first (every required one given, each a string, no undecla
 `--allow-extra-params`); a problem is a JSON-RPC invalid-params error that names the argument and
 lists the prompt's arguments. The messages are, in order of preference:
 1. a recording made with exactly these arguments (a mirrored server's answer, replayed verbatim);
-2. a template recorded with the same set of argument names, else the definition's `messages`,
-   with every `{{argument}}` replaced (an optional argument not given becomes empty);
+2. a template recorded with the same set of argument names, else one made from the closest
+   recording with those names (its values, where they stand as whole words, become placeholders),
+   else the definition's `messages`, with every `{{argument}}` replaced (an optional argument not
+   given becomes empty);
 3. one user message made of the description and the arguments.
 Embedded resources without text read the resource as the session does; images and audio without
 data get a small valid file.
@@ -13,6 +15,7 @@ data get a small valid file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,7 +104,7 @@ class PromptRenderer:
         if recording is not None:
             messages = [_wire(m) for m in recording.messages]
             return {"description": recording.description or description, "messages": messages}
-        template = prompt.templates.get(template_key(given)) or prompt.messages
+        template = prompt.templates.get(template_key(given)) or self._from_recordings(prompt, given) or prompt.messages
         if template is None:
             messages = _default_messages(prompt, given)
         else:
@@ -110,6 +113,18 @@ class PromptRenderer:
         for i, message in enumerate(messages):
             messages[i]["content"] = await self._complete(message["content"], prompt.name, i, session_key)
         return {"description": description, "messages": messages}
+
+    @staticmethod
+    def _from_recordings(prompt: PromptDefinition, given: Mapping[str, str]) -> list[PromptMessageTemplate] | None:
+        """A template made from the recording with the same argument names that shares the most
+        values with `given`: each recorded value, where it stands as a whole word in the messages,
+        becomes its `{{argument}}`."""
+        same = [r for r in prompt.recordings if set(r.arguments) == set(given) and r.arguments]
+        if not same:
+            return None
+        best = max(same, key=lambda r: sum(r.arguments[k] == given[k] for k in given))
+        return [PromptMessageTemplate(role=m.role, content=_placeholders(m.content, best.arguments))
+                for m in best.messages]
 
     async def _complete(self, content: dict[str, Any], name: str, index: int, session_key: str) -> dict[str, Any]:
         """Fill what a template left out: data of images/audio, the text of embedded resources."""
@@ -128,6 +143,21 @@ class PromptRenderer:
                 except SurfaceError:
                     return {**content, "resource": {"mimeType": "text/plain", **resource, "text": ""}}
         return content
+
+
+def _placeholders(value: Any, recorded: Mapping[str, str]) -> Any:
+    """`value` (recorded messages) with each recorded argument value, where it stands as a whole
+    word, replaced by `{{argument}}` (longest values first, so that one value inside another stays)."""
+    if isinstance(value, str):
+        for name, given in sorted(recorded.items(), key=lambda item: -len(item[1])):
+            if given:
+                value = re.sub(rf"(?<![A-Za-z0-9]){re.escape(given)}(?![A-Za-z0-9])", "{{" + name + "}}", value)
+        return value
+    if isinstance(value, dict):
+        return {k: v if k in ("data", "blob") else _placeholders(v, recorded) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v, recorded) for v in value]
+    return value
 
 
 def _wire(message: PromptMessageTemplate) -> dict[str, Any]:

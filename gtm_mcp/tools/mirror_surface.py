@@ -10,7 +10,8 @@ At mirror time, over one connection:
   completes for an empty prefix);
 - each prompt's `prompts/get` is recorded: first with placeholder values (`{{argument}}`), which
   turns the real messages into a template for any arguments (once with every argument, once with
-  the required ones only); a server that refuses placeholders is recorded with values it completed;
+  the required ones only); a server that refuses placeholders is recorded with a few combinations
+  of values it accepts (those it completes, else guesses such as "1" for ids);
 - with `probe=True`, read-only tools that need no arguments (`readOnlyHint`) are called once and
   the kinds of content they return (image, audio, embedded resource, link) become the mirrored
   tool's `output_content`.
@@ -18,6 +19,7 @@ At mirror time, over one connection:
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,17 @@ log = logging.getLogger(__name__)
 MAX_RESOURCES_READ = 200
 MAX_PAGES = 100
 PROBE_TIMEOUT_S = 5.0
+#: prompts/get recordings per prompt and argument set, when placeholders are refused
+MAX_RECORDINGS = 6
+MAX_VALUES_PER_ARGUMENT = 3
+
+
+def _guesses(name: str) -> list[str]:
+    """Values to try for an argument the server completes nothing for."""
+    low = name.lower()
+    if low.endswith(("id", "count", "number", "index", "limit", "size")) or low in ("n", "page"):
+        return ["1", "2"]
+    return ["example"]
 
 
 @dataclass
@@ -79,15 +92,29 @@ async def _completions(client: Any, ref: dict[str, Any], name: str) -> list[str]
     return await _quietly(f"completion of {name}", ask, [])
 
 
-def _content_spec(item: dict[str, Any]) -> dict[str, Any]:
+def _templated(uri: str | None, defaults: dict[str, str]) -> str | None:
+    """A URI the probe got with default arguments, with each path segment that equals an argument's
+    default turned into `{argument}` (so that other arguments name other resources)."""
+    if not uri or not defaults:
+        return uri
+    head, sep, path = uri.partition("://")
+    if not sep:
+        return uri
+    by_value = {v: k for k, v in defaults.items() if v}
+    return head + sep + "/".join("{" + by_value[seg] + "}" if seg in by_value else seg for seg in path.split("/"))
+
+
+def _content_spec(item: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
     kind = item.get("type")
     if kind in ("image", "audio"):
         return {"type": kind, "mime_type": item.get("mimeType")}
     if kind == "resource":
         resource = item.get("resource") or {}
-        return {"type": "resource", "mime_type": resource.get("mimeType"), "uri": resource.get("uri")}
+        return {"type": "resource", "mime_type": resource.get("mimeType"),
+                "uri": _templated(resource.get("uri"), defaults)}
     if kind == "resource_link":
-        return {"type": "resource_link", "mime_type": item.get("mimeType"), "uri": item.get("uri")}
+        return {"type": "resource_link", "mime_type": item.get("mimeType"),
+                "uri": _templated(item.get("uri"), defaults)}
     return {"type": "text"}
 
 
@@ -171,8 +198,11 @@ async def _record_prompt(client: Any, prompt: dict[str, Any]) -> None:
             else:
                 recordings.append({"arguments": {}, "messages": messages, "description": got.description})
             continue
-        concrete = {n: values[n][0] for n in subset if values.get(n)}
-        if len(concrete) == len(subset):
+        # The server checks its arguments: record it with values it accepts (what it completes,
+        # else a guess), a few combinations at most; prompts/get answers others from these.
+        choices = [values.get(n, [])[:MAX_VALUES_PER_ARGUMENT] or _guesses(n) for n in subset]
+        for combination in itertools.islice(itertools.product(*choices), MAX_RECORDINGS):
+            concrete = dict(zip(subset, combination, strict=True))
             got = await _quietly(f"prompts/get {prompt['name']} {concrete}", lambda concrete=concrete: (
                 client.get_prompt(prompt["name"], concrete)), None)
             if got is not None:
@@ -201,7 +231,9 @@ async def _probe(client: Any) -> dict[str, list[dict[str, Any]]]:
         result = await _quietly(f"probe of {tool.name}", call, None)
         if result is None or result.is_error:
             continue
-        specs = [_content_spec(_dump(item)) for item in result.content]
+        defaults = {k: str(v["default"]) for k, v in (tool.input_schema.get("properties") or {}).items()
+                    if isinstance(v, dict) and isinstance(v.get("default"), (str, int))}
+        specs = [_content_spec(_dump(item), defaults) for item in result.content]
         if any(s["type"] != "text" for s in specs):
             found[tool.name] = [{k: v for k, v in s.items() if v is not None} for s in specs]
     return found
