@@ -4,7 +4,7 @@ Candidates, in this order: the definition's values (enums, or what a mirrored se
 mirror time), values of that name seen in the session (tool-call arguments, prompt arguments,
 template variables of resources read), and identifiers the session's world handed out under that
 name. They are filtered by the typed prefix (case-insensitive; then by substring), deduplicated and
-capped at 100 (`total` and `hasMore` say how many matched).
+capped at 100 (`total` and `hasMore` say how many matched). Substrings count from two typed characters.
 """
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ def session_values(session: Session | None, name: str) -> list[str]:
 
 
 def rank(candidates: Iterable[str], typed: str) -> tuple[list[str], int]:
-    """Candidates starting with `typed` (case-insensitive), then containing it; (first 100, total)."""
+    """Candidates starting with `typed` (case-insensitive), then containing it (from two characters);
+    (first 100, total)."""
     low = typed.lower()
     unique = list(dict.fromkeys(c for c in candidates if isinstance(c, str)))
     matched = [c for c in unique if c.lower().startswith(low)] + [
-        c for c in unique if low and low in c.lower() and not c.lower().startswith(low)]
+        c for c in unique if len(low) >= 2 and low in c.lower() and not c.lower().startswith(low)]
     return matched[:MAX_VALUES], len(matched)
 
 

@@ -38,7 +38,7 @@ from gtm_mcp.contract import CallRecord, SimulationRequest, ToolOutput
 from gtm_mcp.contract.content import is_json_mime, is_text_mime
 from gtm_mcp.contract.prompt import parse_answer
 from gtm_mcp.contract.surface import ResourceDefinition, ResourceRead, ResourceTemplateDefinition
-from gtm_mcp.contract.uri_template import MAX_URI_LENGTH
+from gtm_mcp.contract.uri_template import MAX_URI_LENGTH, parse_template
 from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT
 from gtm_mcp.surface.catalog import SurfaceCatalog
 from gtm_mcp.surface.media import media_for
@@ -252,16 +252,12 @@ class ResourceReader:
             resolved = self.catalog.resolve(value) if ":" in value else None
             if resolved is not None:
                 found[value] = resolved[0]
-            elif key.lower() in PATH_KEYS or key.lower().endswith(("path", "uri", "file", "_id", "id")):
+            else:
                 for template in self.catalog.templates():
-                    variables = template.variables
-                    if len(variables) != 1:
-                        continue
-                    for candidate in (value, value.lstrip("/")):
-                        uri = _expand(template, variables[0], candidate)
-                        if uri is not None and self.catalog.resolve(uri) is not None:
-                            found.setdefault(uri, self.catalog.resolve(uri)[0])  # type: ignore[index]
-                            break
+                    uri = _template_uri(template, key, value)
+                    if uri is not None and (resolved := self.catalog.resolve(uri)) is not None:
+                        found.setdefault(uri, resolved[0])
+                        break
         ids = {v for k, v in values.items() if len(v) >= 3}
         for uri, content in list(held.contents.items()):  # an id the session read a resource by
             if ids & set(content.variables.values()):
@@ -276,11 +272,25 @@ class ResourceReader:
         return list(found.items())
 
 
-def _expand(template: ResourceTemplateDefinition, variable: str, value: str) -> str | None:
-    from gtm_mcp.contract.uri_template import parse_template
+def _same_name(a: str, b: str) -> bool:
+    return a.replace("_", "").replace("-", "").lower() == b.replace("_", "").replace("-", "").lower()
 
-    uri = parse_template(template.uri_template).expand({variable: value})
-    return uri if template.match(uri) == {variable: value} else None
+
+def _template_uri(template: ResourceTemplateDefinition, key: str, value: str) -> str | None:
+    """The URI of a one-variable template that an argument names: the variable has the argument's
+    name (`order_id`), or both are paths (`path` into `file:///{+path}`). A leading `/` is not
+    doubled after a template that ends in `/` (`/a.md` -> `notes:///a.md`)."""
+    variables = template.variables
+    if len(variables) != 1:
+        return None
+    variable = variables[0]
+    pathlike = key.lower() in PATH_KEYS[:6] and "{+" + variable in template.uri_template
+    if not (_same_name(key, variable) or pathlike):
+        return None
+    prefix = template.uri_template.split("{", 1)[0]
+    candidate = value.lstrip("/") if prefix.endswith("/") else value
+    uri = parse_template(template.uri_template).expand({variable: candidate})
+    return uri if template.match(uri) == {variable: candidate} else None
 
 
 def _recorded_text(definition: ResourceDefinition | ResourceTemplateDefinition) -> str:
