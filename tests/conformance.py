@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from real_servers import CONFORMANCE, node22
@@ -65,6 +66,7 @@ class ScenarioResult:
         return self.checks > 0 and not self.failures
 
 
+@cache
 def scenario_names() -> list[str]:
     listed = subprocess.run([str(node22()), str(CONFORMANCE), "list", "--server"], capture_output=True, text=True,
                             timeout=60, check=True).stdout

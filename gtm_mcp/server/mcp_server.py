@@ -111,5 +111,13 @@ def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-
     # Logging is deprecated in the 2026-07-28 spec but handshake-era clients use it; registered
     # here rather than as a constructor argument, which would warn on every start.
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, handlers.set_level)
+
+    async def track_connections(ctx: Any, call_next: Any) -> Any:
+        """Every handshake-era connection hears about list changes from its first message on
+        (`notifications/initialized`), not only once it made a request."""
+        notifier.track(ctx)
+        return await call_next(ctx)
+
+    server.middleware.append(track_connections)
     server.surface_handlers = handlers  # type: ignore[attr-defined]
     return server
