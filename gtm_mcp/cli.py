@@ -153,9 +153,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(problem)
     if not args.quiet:
         status = "OK" if not problems else f"{len(problems)} problem(s)"
-        more = (f", {len(surface.resources)} resource(s), {len(surface.templates)} resource template(s), "
-                f"{len(surface.prompts)} prompt(s)") if len(surface) else ""
-        print(f"{len(tools)} tool(s){more} usable from {len(files)} file(s); {status}", file=sys.stderr)
+        more = (f" (and {len(surface.resources)} resource(s), {len(surface.templates)} resource template(s), "
+                f"{len(surface.prompts)} prompt(s))") if len(surface) else ""
+        print(f"{len(tools)} tool(s) usable from {len(files)} file(s){more}; {status}", file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -25,6 +25,7 @@ from gtm_mcp.surface.resources import INVALID_PARAMS, ResourceReader, SurfaceErr
 from gtm_mcp.surface.state import SessionSurface
 
 MAX_ARGUMENT_LENGTH = 100_000
+_PLACEHOLDER = re.compile(r"\{\{([^{}]{1,128})\}\}")
 
 
 def template_key(names: Any) -> str:
@@ -66,15 +67,13 @@ def check_arguments(prompt: PromptDefinition, arguments: Any, *, allow_extra: bo
 
 
 def substitute(value: Any, arguments: Mapping[str, str]) -> Any:
-    """`{{name}}` replaced by the argument's value in every string of a JSON value (a name the
-    arguments lack becomes empty; other text in braces is left alone)."""
+    """`{{name}}` replaced by the argument's value in every string of a JSON value (`arguments`
+    holds every declared argument, "" for those not given; other text in braces is left alone)."""
     if isinstance(value, str):
         if "{{" not in value:
             return value
-        out = value
-        for name, given in arguments.items():
-            out = out.replace("{{" + name + "}}", given)
-        return out
+        # One pass over the template: a value that itself holds `{{...}}` is never substituted again.
+        return _PLACEHOLDER.sub(lambda m: arguments.get(m.group(1), m.group(0)), value)
     if isinstance(value, dict):
         return {k: substitute(v, arguments) for k, v in value.items()}
     if isinstance(value, list):
