@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from functools import partial
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -19,8 +20,12 @@ from gtm_mcp.surface.catalog import SurfaceCatalog
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import load_all, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+from gtm_mcp.tools.mirror_profile import mirror_tools_profiled
 from gtm_mcp.tools.mirror_surface import mirror_surface
 from gtm_mcp.tools.surface_formats import dedupe, surface_duplicates
+
+if TYPE_CHECKING:
+    from gtm_mcp.sessions.redis_store import RedisSessionStore
 
 log = logging.getLogger("gtm_mcp")
 #: Seconds a stopping HTTP server waits for open requests and streams before closing them.
@@ -40,7 +45,10 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
     tools, surface, problems = load_all(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
     for spec in settings.mirror:
         try:
-            tools += anyio.run(mirror_tools, spec)
+            if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
+                tools += anyio.run(mirror_tools_profiled, spec)
+            else:
+                tools += anyio.run(mirror_tools, spec)
             mirrored, content = anyio.run(partial(mirror_surface, spec, probe=settings.mirror_probe,
                                                   max_content_bytes=settings.mirror_max_content))
         except ToolLoadError as e:
@@ -58,17 +66,42 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
         for problem in problems:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
-    sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                            max_history=settings.max_history)
+    sessions = build_session_store(settings)
     simulator = Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                          allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
-                          max_output_bytes=settings.max_output_bytes)
+                          allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
+                          call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes)
     return simulator, SurfaceCatalog(dedupe(surface))
 
 
 def build_simulator(settings: Settings) -> Simulator:
     """The simulator alone (tools only: `gtm-mcp call`); see `build_runtime`."""
     return build_runtime(settings)[0]
+
+
+def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
+    """Sessions in this process (default), or in Redis, shared by every replica (scale-out)."""
+    if settings.session_store == "redis":
+        from gtm_mcp.sessions.redis_store import RedisSessionStore
+
+        try:
+            return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
+                                     max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
+                                     max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
+                                     lock_wait_s=settings.call_timeout_s + 10)
+        except ImportError:
+            raise
+        except Exception as e:  # connection refused, bad URL, auth: say which Redis
+            raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
+                             f"{type(e).__name__}: {e}") from None
+    return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
+                        max_history=settings.max_history)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    import re
+
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None, surface: SurfaceCatalog | None = None) -> None:
@@ -98,6 +131,7 @@ async def serve(settings: Settings, simulator: Simulator | None = None, surface:
             tg.cancel_scope.cancel()
     finally:
         await simulator.backend.aclose()
+        await simulator.sessions.aclose()
 
 
 async def _serve_stdio(server: GTMServer) -> None:
@@ -112,7 +146,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
 
     from gtm_mcp.server.http import build_http_app
 
-    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token)
+    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token,
+                         retrieve_tool=settings.retrieve_tool)
     # Open SSE streams (standalone GET streams, listen streams) never end by themselves: without a
     # limit a graceful shutdown would wait for them forever.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,

@@ -12,7 +12,7 @@ from typing import Any
 import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
-from gtm_mcp.calls.arguments import check_arguments
+from gtm_mcp.calls.checking import check_call
 from gtm_mcp.calls.pipeline import CallResult, Outcome, Simulator
 from gtm_mcp.contract.definition import OUTPUT_CONTENT_META, ToolDefinition
 from gtm_mcp.server.notify import ChangeNotifier
@@ -138,8 +138,9 @@ class SurfaceHandlers:
         key = self.session_of(ctx, params)
         context = params.context.arguments if params.context is not None else None
         try:
-            completion = complete(self.catalog, params.ref.model_dump(), params.argument.name, params.argument.value,
-                                  self.simulator.sessions.peek(key), context)
+            async with self.simulator.sessions.lease(key) as session:
+                completion = complete(self.catalog, params.ref.model_dump(), params.argument.name,
+                                      params.argument.value, session, context)
         except SurfaceError as e:
             raise _error(e) from None
         return types.CompleteResult(completion=types.Completion.model_validate(completion))
@@ -163,14 +164,14 @@ class SurfaceHandlers:
         if wants_progress:
             await ctx.session.report_progress(0, 100, f"{name}: received")
             if tool is not None:
-                valid = not check_arguments(tool, arguments if arguments is not None else {},
-                                            allow_extra=self.simulator.allow_extra_params)
+                valid = check_call(tool, arguments, default_profile=self.simulator.check_profile,
+                                   allow_extra=self.simulator.allow_extra_params).accepted
                 await ctx.session.report_progress(50, 100, f"{name}: " + (
                     f"arguments valid, simulating with the {self.simulator.backend.name} backend" if valid
                     else "arguments refused"))
         started = time.perf_counter()
         result = await self.simulator.call(name, arguments, session_key=key, meta=meta)
-        changed = (self.reader.changed_by_call(key, name, arguments)
+        changed = (await self.reader.changed_by_call(key, name, arguments)
                    if result.outcome is Outcome.OK and len(self.catalog) else [])
         if changed:
             await self.notifier.resources_updated(key, changed)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gtm_mcp.contract.surface import PromptDefinition, PromptMessageTemplate
+from gtm_mcp.sessions.store import Session
 from gtm_mcp.surface.media import media_for
 from gtm_mcp.surface.resources import INVALID_PARAMS, ResourceReader, SurfaceError, seed_for
 from gtm_mcp.surface.state import SessionSurface
@@ -96,8 +97,11 @@ class PromptRenderer:
     async def get(self, prompt: PromptDefinition, arguments: Any, session_key: str) -> dict[str, Any]:
         """The `prompts/get` result (wire form) for `arguments` in a session."""
         given = check_arguments(prompt, arguments, allow_extra=self.allow_extra)
-        session = self.reader.simulator.sessions.get(session_key)
-        SessionSurface.of(session.state).remember(given)
+        async with self.reader.simulator.sessions.lease(session_key) as session:
+            SessionSurface.of(session.state).remember(given)
+            return await self._messages(prompt, given, session)
+
+    async def _messages(self, prompt: PromptDefinition, given: dict[str, str], session: Session) -> dict[str, Any]:
         description = prompt.description or None
         recording = next((r for r in prompt.recordings if r.arguments == given), None)
         if recording is not None:
@@ -110,7 +114,7 @@ class PromptRenderer:
             filled = {a.name: given.get(a.name, "") for a in prompt.arguments}
             messages = [substitute(_wire(m), filled) for m in template]
         for i, message in enumerate(messages):
-            messages[i]["content"] = await self._complete(message["content"], prompt.name, i, session_key)
+            messages[i]["content"] = await self._complete(message["content"], prompt.name, i, session)
         return {"description": description, "messages": messages}
 
     @staticmethod
@@ -125,7 +129,7 @@ class PromptRenderer:
         return [PromptMessageTemplate(role=m.role, content=_placeholders(m.content, best.arguments))
                 for m in best.messages]
 
-    async def _complete(self, content: dict[str, Any], name: str, index: int, session_key: str) -> dict[str, Any]:
+    async def _complete(self, content: dict[str, Any], name: str, index: int, session: Session) -> dict[str, Any]:
         """Fill what a template left out: data of images/audio, the text of embedded resources."""
         kind = content.get("type")
         if kind in ("image", "audio") and not content.get("data"):
@@ -136,7 +140,7 @@ class PromptRenderer:
             resource = content["resource"]
             if "text" not in resource and "blob" not in resource:
                 try:
-                    read = await self.reader.read(str(resource.get("uri", "")), session_key)
+                    read = await self.reader.read(str(resource.get("uri", "")), session.key, session=session)
                     return {**content, "resource": {**read.content.wire(), **{k: v for k, v in resource.items()
                                                                                 if k == "uri"}}}
                 except SurfaceError:

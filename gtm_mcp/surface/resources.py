@@ -40,6 +40,7 @@ from gtm_mcp.contract.prompt import parse_answer
 from gtm_mcp.contract.surface import ResourceDefinition, ResourceRead, ResourceTemplateDefinition
 from gtm_mcp.contract.uri_template import MAX_URI_LENGTH, parse_template
 from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT
+from gtm_mcp.sessions.store import Session
 from gtm_mcp.surface.catalog import SurfaceCatalog
 from gtm_mcp.surface.media import media_for
 from gtm_mcp.surface.state import SessionSurface, StoredContent
@@ -119,10 +120,19 @@ class ResourceReader:
                     "resources/templates/list.")
         return " Known resources like it: " + ", ".join(known) + "."
 
-    async def read(self, uri: str, session_key: str, meta: Mapping[str, Any] | None = None) -> Read:
-        """The session's content of `uri`; raises `SurfaceError` for unknown URIs and failures."""
+    async def read(self, uri: str, session_key: str, meta: Mapping[str, Any] | None = None, *,
+                   session: Session | None = None) -> Read:
+        """The session's content of `uri` (in `session` when the caller holds it leased already);
+        raises `SurfaceError` for unknown URIs and failures."""
         definition, variables = self.resolve(uri)
-        session = self.simulator.sessions.get(session_key)
+        if session is None:
+            async with self.simulator.sessions.lease(session_key) as leased:
+                return await self._read(uri, definition, variables, leased, session_key, meta)
+        return await self._read(uri, definition, variables, session, session_key, meta)
+
+    async def _read(self, uri: str, definition: ResourceDefinition | ResourceTemplateDefinition,
+                    variables: dict[str, str], session: Session, session_key: str,
+                    meta: Mapping[str, Any] | None) -> Read:
         held = SessionSurface.of(session.state)
         if uri in held.deleted:
             raise SurfaceError(RESOURCE_NOT_FOUND, f"Resource not found: {uri} (it was deleted in this session).",
@@ -147,7 +157,8 @@ class ResourceReader:
 
     # -- asking the backend ------------------------------------------------------------------------
 
-    async def _simulate(self, read: ResourceRead, mime: str, session: Any, meta: Mapping[str, Any]) -> StoredContent:
+    async def _simulate(self, read: ResourceRead, mime: str, session: Session,
+                        meta: Mapping[str, Any]) -> StoredContent:
         hidden = [h for h in (session.hidden_context, meta.get(META_HIDDEN_CONTEXT)) if isinstance(h, str) and h]
         schema = read.content_schema if is_json_mime(mime) else None
         request = SimulationRequest(tool=read.as_tool(), arguments=dict(read.variables), session_id=session.key,
@@ -211,21 +222,21 @@ class ResourceReader:
 
     # -- simulated calls that change resources -------------------------------------------------------
 
-    def changed_by_call(self, session_key: str, tool: str, arguments: Mapping[str, Any]) -> list[str]:
+    async def changed_by_call(self, session_key: str, tool: str, arguments: Mapping[str, Any]) -> list[str]:
         """After a successful simulated call: the URIs it changed in this session (the session's
         copy updated: written, appended to, forgotten so that it reads afresh, or deleted)."""
         if len(self.catalog) == 0 or not isinstance(arguments, Mapping):
             return []
-        session = self.simulator.sessions.peek(session_key)
-        if session is None:
-            return []
-        held = SessionSurface.of(session.state)
         name_words = words(tool)
         verb = name_words[0] if name_words else ""
         action = ("write" if verb in WRITE else "append" if verb in APPEND else "delete" if verb in DELETE
                   else "change" if verb in CHANGE else None)
         if action is None:
             return []
+        async with self.simulator.sessions.lease(session_key) as session:
+            return self._apply(action, tool, arguments, SessionSurface.of(session.state))
+
+    def _apply(self, action: str, tool: str, arguments: Mapping[str, Any], held: SessionSurface) -> list[str]:
         targets = self._targets(tool, arguments, held)
         content = _content_argument(arguments, targets)
         changed = []
@@ -259,8 +270,8 @@ class ResourceReader:
                         found.setdefault(uri, resolved[0])
                         break
         ids = {v for k, v in values.items() if len(v) >= 3}
-        for uri, content in list(held.contents.items()):  # an id the session read a resource by
-            if ids & set(content.variables.values()):
+        for uri in list(held.contents):  # an id the session read a resource by
+            if ids & set(held.variables_of(uri).values()):
                 resolved = self.catalog.resolve(uri)
                 if resolved is not None:
                     found.setdefault(uri, resolved[0])

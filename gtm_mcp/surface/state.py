@@ -1,12 +1,15 @@
 """What one session (episode) holds about its resources and prompts: the content each URI read or
 was written with (so that the same URI reads the same until a simulated call changes it), URIs a
-call deleted, and argument values seen (for completion). Lives in the session's state and dies
-with it (`Session.reset`, expiry, eviction)."""
+call deleted, and argument values seen (for completion).
+
+It lives in the session's state as plain JSON (`state["surface"]`), so that it travels with the
+session to a shared store (Redis) like the rest of the episode, and dies with it (`Session.reset`,
+expiry, eviction). `SessionSurface` is a view over that JSON.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATE_KEY = "surface"
@@ -43,47 +46,56 @@ class StoredContent:
 
 
 class SessionSurface:
-    def __init__(self) -> None:
-        self.contents: OrderedDict[str, StoredContent] = OrderedDict()
-        self.deleted: set[str] = set()
-        self.seen: dict[str, list[str]] = {}
-        self.bytes = 0
+    """A view over `state["surface"]`: {"contents": {uri: content}, "deleted": [uri],
+    "seen": {name: [value]}, "bytes": n}; contents are kept least recently used first."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.contents: dict[str, dict[str, Any]] = data.setdefault("contents", {})
+        self.deleted: list[str] = data.setdefault("deleted", [])
+        self.seen: dict[str, list[str]] = data.setdefault("seen", {})
+        data.setdefault("bytes", 0)
 
     @staticmethod
     def of(state: dict[str, Any]) -> SessionSurface:
         found = state.get(STATE_KEY)
-        if not isinstance(found, SessionSurface):
-            found = state[STATE_KEY] = SessionSurface()
-        return found
+        if not isinstance(found, dict):
+            found = state[STATE_KEY] = {}
+        return SessionSurface(found)
 
     def get(self, uri: str) -> StoredContent | None:
-        found = self.contents.get(uri)
-        if found is not None:
-            self.contents.move_to_end(uri)
-        return found
+        found = self.contents.pop(uri, None)
+        if found is None:
+            return None
+        self.contents[uri] = found  # now the most recently used
+        return StoredContent(**found)
 
     def put(self, content: StoredContent) -> None:
-        old = self.contents.pop(content.uri, None)
-        if old is not None:
-            self.bytes -= old.size
-        self.contents[content.uri] = content
-        self.bytes += content.size
-        self.deleted.discard(content.uri)
-        while self.contents and (len(self.contents) > MAX_URIS or self.bytes > MAX_BYTES):
-            _, dropped = self.contents.popitem(last=False)
-            self.bytes -= dropped.size
+        self.forget(content.uri)
+        self.contents[content.uri] = asdict(content)
+        self.data["bytes"] += content.size
+        if content.uri in self.deleted:
+            self.deleted.remove(content.uri)
+        while self.contents and (len(self.contents) > MAX_URIS or self.data["bytes"] > MAX_BYTES):
+            self.forget(next(iter(self.contents)))
         self.remember(content.variables)
 
     def forget(self, uri: str) -> bool:
         """Drop what the session holds for a URI (it reads afresh next time)."""
         old = self.contents.pop(uri, None)
         if old is not None:
-            self.bytes -= old.size
+            self.data["bytes"] -= StoredContent(**old).size
         return old is not None
 
     def delete(self, uri: str) -> None:
         self.forget(uri)
-        self.deleted.add(uri)
+        if uri not in self.deleted:
+            self.deleted.append(uri)
+            del self.deleted[:-MAX_URIS]
+
+    def variables_of(self, uri: str) -> dict[str, str]:
+        found = self.contents.get(uri)
+        return dict(found.get("variables") or {}) if found else {}
 
     def remember(self, values: dict[str, Any]) -> None:
         """Remember string argument values by name (completion offers them later)."""

@@ -11,7 +11,8 @@ from typing import Any
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "gtm"
-KEYS = {"name", "description", "input_schema", "output_schema", "domains", "server", "output_content"}
+KEYS = {"name", "description", "input_schema", "output_schema", "domains", "server", "check_profile",
+        "output_content"}
 #: keys of a GTM document besides its tools: the rest of the surface (gtm_mcp.tools.surface_formats)
 SURFACE_KEYS = {"resources", "resource_templates", "prompts"}
 

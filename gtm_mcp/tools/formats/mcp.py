@@ -9,6 +9,9 @@ from gtm_mcp.contract.definition import OUTPUT_CONTENT_META
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "mcp"
+#: The `_meta` key of an MCP tool entry naming its argument-checking profile (strict, pydantic, zod);
+#: `gtm-mcp mirror` writes it, since `tools/list` has no field for it.
+META_CHECK_PROFILE = "gtm-mcp/check-profile"
 
 
 def _unwrap(doc: Any) -> tuple[str, Any]:
@@ -49,4 +52,7 @@ def entry_of(item: Any, pointer: str, server: str | None = None) -> Entry:
         fields["output_content"] = tuple(meta[OUTPUT_CONTENT_META])
     if server:
         fields["server"] = server
+    meta = item.get("_meta")
+    if isinstance(meta, dict) and meta.get(META_CHECK_PROFILE) is not None:
+        fields["check_profile"] = meta[META_CHECK_PROFILE]
     return Entry(pointer, fields)

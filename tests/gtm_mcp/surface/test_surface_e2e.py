@@ -346,3 +346,25 @@ def test_a_model_backend_answers_reads_through_the_prompt_format() -> None:
 
     with FakeEndpoint() as endpoint:
         anyio.run(main, endpoint)
+
+
+def test_what_a_session_holds_about_resources_travels_as_json() -> None:
+    """A shared session store (Redis) keeps sessions as JSON: the resources a session read and wrote,
+    and the values it saw, must survive that round trip and read back the same."""
+    from gtm_mcp.sessions.codec import session_from_json, session_to_json
+
+    srv = server()
+    simulator = srv.surface_handlers.simulator
+
+    async def main() -> None:
+        async with Client(srv) as client:
+            await client.call_tool("write_note", {"path": "/a.md", "content": "alpha"}, meta=session("j"))
+            await client.read_resource("shop://brand/logo.png", meta=session("j"))
+            await client.get_prompt("plan_trip", {"city": "Lima"}, meta=session("j"))
+
+    run(main)
+    held = simulator.sessions.peek("j")
+    again = session_from_json(session_to_json(held), max_history=50)
+    assert again.state["surface"] == held.state["surface"]
+    assert again.state["surface"]["contents"]["notes:///a.md"]["text"] == "alpha"
+    assert "Lima" in again.state["surface"]["seen"]["city"]
