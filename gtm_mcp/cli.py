@@ -179,9 +179,19 @@ def cmd_mirror(args: argparse.Namespace) -> int:
     from gtm_mcp.tools.mirror_profile import fetch_profiled, with_profile
     from gtm_mcp.tools.mirror_surface import fetch_surface
 
+    async def fetch_both() -> tuple[Any, Any]:  # two connections at once
+        found: dict[str, Any] = {}
+
+        async def fetch(part: str, call: Any) -> None:
+            found[part] = await call()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(fetch, "tools", partial(fetch_profiled, args.target))
+            tg.start_soon(fetch, "surface", partial(fetch_surface, args.target, probe=args.probe))
+        return found["tools"], found["surface"]
+
     try:
-        entries, detection = anyio.run(fetch_profiled, args.target)
-        surface = anyio.run(partial(fetch_surface, args.target, probe=args.probe))
+        (entries, detection), surface = anyio.run(fetch_both)
     except Exception as e:  # any connection failure: say what could not be reached
         while isinstance(e, BaseExceptionGroup) and e.exceptions:
             e = e.exceptions[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -45,15 +45,11 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
     tools, surface, problems = load_all(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
     for spec in settings.mirror:
         try:
-            if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
-                tools += anyio.run(mirror_tools_profiled, spec)
-            else:
-                tools += anyio.run(mirror_tools, spec)
-            mirrored, content = anyio.run(partial(mirror_surface, spec, probe=settings.mirror_probe,
-                                                  max_content_bytes=settings.mirror_max_content))
+            copied, (mirrored, content) = anyio.run(_mirror, spec, settings)
         except ToolLoadError as e:
             problems += e.problems
             continue
+        tools += copied
         surface.extend(mirrored)
         tools = [t.model_copy(update={"output_content": content[t.name]})
                  if t.name in content and t.output_content is None and t.origin and t.origin.kind == "mirror" else t
@@ -71,6 +67,27 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
                           allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
                           call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes)
     return simulator, SurfaceCatalog(dedupe(surface))
+
+
+async def _mirror(spec: str, settings: Settings) -> tuple[list[Any], Any]:
+    """A live server's tools and the rest of its surface, copied over two connections at once."""
+    found: dict[str, Any] = {}
+
+    async def copy(part: str, fetch: Any) -> None:
+        try:
+            found[part] = await fetch()
+        except ToolLoadError as e:  # raised after both finished, not wrapped in a group
+            found[f"{part}-problems"] = e
+
+    tools = mirror_tools_profiled if settings.check_profile == "auto" else mirror_tools  # its own checking
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(copy, "tools", partial(tools, spec))
+        tg.start_soon(copy, "surface", partial(mirror_surface, spec, probe=settings.mirror_probe,
+                                               max_content_bytes=settings.mirror_max_content))
+    problems = [p for part in ("tools", "surface") if (e := found.get(f"{part}-problems")) for p in e.problems]
+    if problems:
+        raise ToolLoadError(problems)
+    return found["tools"], found["surface"]
 
 
 def build_simulator(settings: Settings) -> Simulator:
