@@ -23,7 +23,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from conformance import NEEDS_REFERENCE, NOT_APPLICABLE, run_suite, scenario_names  # noqa: E402
 from real_servers import NODE_BIN  # noqa: E402
 
-from gtm_mcp.launch import free_port, serve_http, spawned  # noqa: E402
+from gtm_mcp.launch import free_port, spawned  # noqa: E402
 
 EXAMPLES = REPO / "gtm_mcp" / "examples" / "tools.json"
 REFERENCE = REPO / "tests" / "gtm_mcp" / "surface" / "conformance_reference.json"
@@ -43,7 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--code", default=str(REPO), help="checkout whose gtm_mcp serves (default: this one)")
     args = parser.parse_args()
-    env = {"PYTHONPATH": os.path.abspath(args.code)}
+    env = {"PYTHONPATH": os.path.abspath(args.code), "PYTHONDONTWRITEBYTECODE": "1"}
     columns: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         out = Path(tmp)
@@ -54,8 +54,12 @@ def main() -> int:
         configs = {"default tools": [], "default + reference definitions": ["--tools", str(EXAMPLES), str(REFERENCE)],
                    "mirror of server-everything": ["--mirror", real]}
         for name, flags in configs.items():
-            with serve_http(*flags, env=env, log=out / f"{len(columns)}.log") as server:
-                columns[name] = run_suite(server.url, out / f"suite-{len(columns)}")
+            port = free_port()
+            cmd = [sys.executable, "-m", "gtm_mcp", "serve", *flags, "--transport", "http", "--port", str(port)]
+            # run from the checkout itself: `python -m` puts the working directory first on the path
+            with spawned(cmd, f"http://127.0.0.1:{port}/healthz", env=env, cwd=args.code,
+                         log=out / f"{len(columns)}.log"):
+                columns[name] = run_suite(f"http://127.0.0.1:{port}/mcp", out / f"suite-{len(columns)}")
             print(f"ran {name}", file=sys.stderr)
         columns["server-everything itself"] = run_suite(real, out / "suite-real")
     names = list(columns)
