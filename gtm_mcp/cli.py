@@ -17,6 +17,9 @@ examples:
   gtm-mcp check tools/ more_tools.jsonl           # lint tool files; exit 1 on any problem
   gtm-mcp mirror "npx -y @modelcontextprotocol/server-filesystem /tmp" -o fs_tools.json  # copy a real server's tools
   gtm-mcp serve --mirror http://127.0.0.1:9000/mcp  # simulate a live server's tools
+  gtm-mcp serve --mirror "uvx mcp-server-time" --real get_current_time --warmup 2  # hybrid: real after 2 calls
+  gtm-mcp serve --record run.jsonl                # record every call; later: gtm-mcp serve --replay run.jsonl
+  gtm-mcp serve --faults flaky --fault-seed 3     # inject errors, timeouts and latency (reproducibly)
   gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
   gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
   gtm-mcp export --format verl tools.json -o verl_tools.json      # a tool list veRL's MCP tool accepts
@@ -109,6 +112,7 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
+    from gtm_mcp.calls.routing import RoutingError
     from gtm_mcp.config import ConfigError, load_settings
     from gtm_mcp.contract.errors import ToolLoadError
     from gtm_mcp.server.runtime import build_runtime, serve, setup_logging
@@ -125,6 +129,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"gtm-mcp: refusing to start, {e}\n(use --skip-invalid to serve the valid tools anyway)",
               file=sys.stderr)
         return 1
+    except RoutingError as e:
+        print(f"gtm-mcp: refusing to start, {e}", file=sys.stderr)
+        return 2
     except (ValueError, ImportError, OSError) as e:
         print(f"gtm-mcp: cannot start the {settings.backend} backend: {e}", file=sys.stderr)
         return 1
@@ -238,7 +245,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     async def once() -> Any:
         try:
-            return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
+            async with simulator:
+                return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
         finally:
             await simulator.backend.aclose()
 

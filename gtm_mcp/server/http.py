@@ -9,6 +9,7 @@ import json
 import logging
 from typing import Any
 
+import anyio.to_thread
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +22,8 @@ from gtm_mcp.contract.errors import DuplicateToolError
 from gtm_mcp.server.admin_surface import surface_routes
 from gtm_mcp.server.mcp_server import GTMServer
 from gtm_mcp.server.shims import shim_routes
+from gtm_mcp.sessions.store import Session
+from gtm_mcp.sessions.world import WorldError, check_world
 from gtm_mcp.surface.catalog import DuplicateDefinitionError, SurfaceCatalog
 from gtm_mcp.tools.loader import parse_document, resolve_names
 from gtm_mcp.tools.surface_formats import parse_surface, surface_duplicates
@@ -125,19 +128,32 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         if request.method == "PUT":
             body: Any = await request.body()
             try:
-                context = json.loads(body).get("hidden_context")
-            except (json.JSONDecodeError, AttributeError):
-                context = None
+                data = json.loads(body)
+            except json.JSONDecodeError:
+                data = None
+            data = data if isinstance(data, dict) else {}
+            context = data.get("hidden_context")
             if context is not None and not isinstance(context, str):
-                return JSONResponse({"error": "send {\"hidden_context\": \"text\" | null}"}, 400)
-            simulator.sessions.set_hidden_context(key, context)
-            return JSONResponse({"key": key, "hidden_context": context})
+                return JSONResponse({"error": "send {\"hidden_context\": \"text\" | null, \"world\": {...}}"}, 400)
+            try:  # a declared world starts the session again from it
+                world = await anyio.to_thread.run_sync(check_world, data["world"]) \
+                    if data.get("world") is not None else None
+            except WorldError as e:
+                return JSONResponse({"error": str(e)}, 400)
+
+            def change(target: Session) -> None:
+                if "world" in data:
+                    target.declare_world(world)
+                if "hidden_context" in data or "world" not in data:
+                    target.hidden_context = context
+
+            target = await anyio.to_thread.run_sync(simulator.sessions.edit, key, change)
+            return JSONResponse({"key": key, "hidden_context": target.hidden_context, "world": target.world})
         found = simulator.sessions.peek(key)
         if found is None:
             return JSONResponse({"error": f"no session {key!r}"}, 404)
-        return JSONResponse({**found.summary(), "hidden_context": found.hidden_context,
-                             "history": [{"tool": c.tool, "arguments": c.arguments, "result": c.result,
-                                          "is_error": c.is_error} for c in found.history]})
+        return JSONResponse({**found.summary(), "hidden_context": found.hidden_context, "world": found.world,
+                             "history": [c.to_json() for c in found.history]})
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

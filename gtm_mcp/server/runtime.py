@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +15,7 @@ import anyio
 
 from gtm_mcp.backends import BackendOptions, create_backend
 from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.calls.routing import build_router, replay_tools
 from gtm_mcp.config import Settings
 from gtm_mcp.contract.errors import ToolLoadError
 from gtm_mcp.server.mcp_server import GTMServer, build_server
@@ -42,7 +47,12 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
     """Load the tools, resources, resource templates and prompts (files and mirrors) and build the
     backend; raises ToolLoadError for bad definitions (unless `skip_invalid`, which logs them and
     serves the rest)."""
-    tools, surface, problems = load_all(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
+    # --replay alone serves the tools its cassette recorded (instead of the bundled examples)
+    replay_only = bool(settings.replay) and not (settings.tools or settings.mirror or settings.watch)
+    paths = [] if replay_only else settings.tool_paths()
+    tools, surface, problems = load_all(paths, fmt=settings.format, namespace=settings.namespace)
+    if replay_only:
+        tools += replay_tools(settings.replay)
     for spec in settings.mirror:
         try:
             copied, (mirrored, content) = anyio.run(_mirror, spec, settings)
@@ -63,9 +73,11 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = build_session_store(settings)
+    router = build_router(settings, tools)
     simulator = Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                           allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
-                          call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes)
+                          call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
+                          router=router, invent_json=settings.invent_json)
     return simulator, SurfaceCatalog(dedupe(surface))
 
 
@@ -104,14 +116,14 @@ def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
             return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
                                      max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
                                      max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
-                                     lock_wait_s=settings.call_timeout_s + 10)
+                                     lock_wait_s=settings.call_timeout_s + 10, world=settings.declared_world())
         except ImportError:
             raise
         except Exception as e:  # connection refused, bad URL, auth: say which Redis
             raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
                              f"{type(e).__name__}: {e}") from None
     return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                        max_history=settings.max_history)
+                        max_history=settings.max_history, world=settings.declared_world())
 
 
 def _safe_url(url: str) -> str:
@@ -138,7 +150,7 @@ async def serve(settings: Settings, simulator: Simulator | None = None, surface:
         log.info("and %d resources, %d resource templates, %d prompts", counts["resources"],
                  counts["resource_templates"], counts["prompts"])
     try:
-        async with anyio.create_task_group() as tg:
+        async with simulator, anyio.create_task_group() as tg:
             for watcher in watchers:
                 tg.start_soon(watcher.run)
             if settings.transport == "http":
@@ -158,6 +170,29 @@ async def _serve_stdio(server: GTMServer) -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT once it has stopped, which kills the process before
+        `serve` can close what it opened (cassette episodes, real-server connections, the backend):
+        here a signal only stops the server, and `serve` returns normally."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 async def _serve_http(server: GTMServer, simulator: Simulator, settings: Settings) -> None:
     import uvicorn
 
@@ -169,4 +204,4 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
     # limit a graceful shutdown would wait for them forever.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
-    await uvicorn.Server(config).serve()
+    await _graceful_server_class()(config).serve()

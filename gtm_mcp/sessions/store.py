@@ -2,7 +2,7 @@
 
 Every store offers the same interface (`SessionStore` here; `RedisSessionStore` shares sessions
 between server processes): `lease(key)` gives one call exclusive use of a session and keeps what the
-call changed; `get`, `peek`, `drop`, `set_hidden_context`, `summaries`, `stats` serve the admin
+call changed; `get`, `peek`, `drop`, `edit`, `summaries`, `stats` serve the admin
 routes and tests.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,14 +39,22 @@ class Session:
         self.calls += 1
 
     def reset(self) -> None:
+        """A new episode: history and backend memory go; a declared world stays, to start from again."""
         self.history.clear()
         self.state.clear()
         self.hidden_context = None
         self.calls = 0
 
+    def declare_world(self, world: dict[str, Any] | None) -> None:
+        """Start the episode again from `world` (its declared initial state; None: undeclared)."""
+        self.history.clear()
+        self.state.clear()
+        self.calls = 0
+        self.world = world
+
     def summary(self) -> dict[str, Any]:
         return {"key": self.key, "calls": self.calls, "history": len(self.history),
-                "hidden_context": self.hidden_context is not None,
+                "hidden_context": self.hidden_context is not None, "world": self.world is not None,
                 "idle_s": round(time.monotonic() - self.last_used, 1)}
 
 
@@ -56,8 +64,10 @@ class SessionStore:
 
     name = "memory"
 
-    def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200) -> None:
+    def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200,
+                 world: dict[str, Any] | None = None) -> None:
         self.max_sessions = max_sessions
+        self.world = world  # the declared initial world of every new session (`--world FILE`), if any
         self.idle_ttl_s = idle_ttl_s
         self.max_history = max_history
         self._sessions: OrderedDict[str, Session] = OrderedDict()
@@ -88,7 +98,7 @@ class SessionStore:
             self.expired += 1
             session = None
         if session is None:
-            session = Session(key=key, max_history=self.max_history)
+            session = Session(key=key, max_history=self.max_history, world=self.world)
             self._sessions[key] = session
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
@@ -104,9 +114,11 @@ class SessionStore:
     def drop(self, key: str) -> bool:
         return self._sessions.pop(key, None) is not None
 
-    def set_hidden_context(self, key: str, text: str | None) -> None:
-        """Set (or clear) the session's hidden context for its later calls."""
-        self.get(key).hidden_context = text
+    def edit(self, key: str, change: Callable[[Session], None]) -> Session:
+        """Apply `change` to the session (created on first use) outside any call; returns it."""
+        session = self.get(key)
+        change(session)
+        return session
 
     def sweep(self, now: float | None = None) -> int:
         """Drop every session idle for longer than the TTL; returns how many were dropped."""

@@ -21,14 +21,20 @@ MAX_VALUES = 100  # the spec's cap per response
 
 
 def world_values(state: Mapping[str, Any], name: str) -> list[str]:
-    """Identifiers the schema backend's world handed out under this argument name, newest first."""
-    world = state.get("schema")
-    ids_for = getattr(world, "ids_for", None)
-    if ids_for is None:
+    """What the session world (the schema backend's) holds under this argument name, newest
+    first: the ids it handed out, then the values things it holds have in a field of that name."""
+    data = state.get("world")
+    if not isinstance(data, dict):
         return []
+    from gtm_mcp.backends.schema.world import World
+
     try:
-        return [str(v) for v in ids_for(name)]
-    except Exception:  # the world's shape is the backend's business: completion just goes without
+        world = World(data)
+        found = [str(v) for v in world.ids_for(name)]
+        found += [str(fields[name]) for _, fields in reversed(world.list())
+                  if isinstance(fields.get(name), (str, int)) and not isinstance(fields.get(name), bool)]
+        return found
+    except (KeyError, TypeError, AttributeError):  # a world of another shape: completion goes without it
         return []
 
 

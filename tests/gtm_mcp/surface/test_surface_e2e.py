@@ -108,9 +108,10 @@ def test_a_resource_written_through_a_tool_reads_back_and_subscribers_hear_of_it
             await legacy.call_tool("write_note", {"path": "/todo.md", "content": "- buy bread"})
             await anyio.sleep(0.2)
             assert len([m for m in messages if isinstance(m, types.ResourceUpdatedNotification)]) == 2
-            # A new episode starts afresh.
+            # A new episode starts afresh: what the last one wrote is gone.
             await legacy.call_tool("append_activity", {"entry": "x"}, meta={"gtm-mcp/reset": True})
-            assert text_of(await legacy.read_resource("notes:///todo.md")) == before
+            fresh = text_of(await legacy.read_resource("notes:///todo.md"))
+            assert "buy" not in fresh and fresh.startswith("# Note (path: todo.md)")
 
     run(main)
 
@@ -137,7 +138,7 @@ def test_a_resource_named_by_an_id_follows_the_world_and_changes_with_it() -> No
                     await anyio.sleep(0.02)
             again = json.loads(text_of(await client.read_resource(uri)))
             assert again["order_id"] == order["order_id"] and again["product"] == "lamp"
-            assert again != first and again["success"] is True  # it now says what the cancellation said
+            assert first["status"] == "placed" and again["status"] == "cancelled"  # as the world now holds it
 
     run(main)
 
@@ -275,7 +276,7 @@ def test_tools_return_the_content_they_declare() -> None:
             assert again.content[0].data == chart.content[0].data != other.content[0].data  # per call, stable
             spoken = await client.call_tool("speak", {"text": "hello"})
             assert [c.type for c in spoken.content] == ["text", "audio"]
-            assert json.loads(spoken.content[0].text) == spoken.structured_content  # the answer stays there
+            assert spoken.content[0].text.strip()  # the simulated answer (text: the tool has no output schema)
             with wave.open(io.BytesIO(base64.b64decode(spoken.content[1].data))) as audio:
                 assert audio.getnframes() > 0 and spoken.content[1].mime_type == "audio/wav"
             await client.call_tool("write_note", {"path": "/a.md", "content": "alpha"})
