@@ -1,5 +1,6 @@
 """Streamable HTTP: the MCP endpoint at `/mcp` and `/mcp/<session>`, `/healthz`, and admin routes
-for run-time tool registration and session inspection."""
+for run-time registration (tools, and the resources and prompts a posted document holds) and
+session inspection."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ from starlette.routing import Route
 from gtm_mcp.calls.checking import PROFILES
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.errors import DuplicateToolError
+from gtm_mcp.server.admin_surface import surface_routes
 from gtm_mcp.server.mcp_server import GTMServer
 from gtm_mcp.server.shims import shim_routes
 from gtm_mcp.sessions.store import Session
 from gtm_mcp.sessions.world import WorldError, check_world
+from gtm_mcp.surface.catalog import DuplicateDefinitionError, SurfaceCatalog
 from gtm_mcp.tools.loader import parse_document, resolve_names
+from gtm_mcp.tools.surface_formats import parse_surface, surface_duplicates
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -33,6 +37,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
                    retrieve_tool: str = "web_search") -> Starlette:
     """The ASGI app. Admin routes answer only on a loopback bind or with `admin_token` (Bearer)."""
     admin_open = host in LOOPBACK
+    surface_catalog: SurfaceCatalog = server.surface_handlers.catalog  # type: ignore[attr-defined]
 
     def authorised(request: Request) -> Response | None:
         if admin_token:
@@ -73,6 +78,8 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
             tools, problems = parse_document(doc, origin, fmt, kind="admin")
         except ValueError as e:
             return JSONResponse({"error": str(e)}, 400)
+        surface, more = parse_surface(doc, origin, kind="admin")
+        problems += more + surface_duplicates(surface)
         profile = request.query_params.get("check_profile")  # every tool of the document checks this way
         if profile is not None:
             if profile not in PROFILES:
@@ -87,10 +94,16 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
             return JSONResponse({"error": "tool definitions refused; nothing was added",
                                  "problems": [p.__dict__ for p in problems]}, 400)
         try:
+            surface_catalog.check(surface)  # before the tools go in: all or nothing
             added = simulator.catalog.add(tools)
         except DuplicateToolError as e:
             return JSONResponse({"error": str(e), "tool": e.name}, 409)
-        return JSONResponse({"added": added, "tools": len(simulator.catalog)}, 201)
+        except DuplicateDefinitionError as e:
+            return JSONResponse({"error": str(e), e.kind: e.name}, 409)
+        body: dict[str, Any] = {"added": added, "tools": len(simulator.catalog)}
+        if len(surface):
+            body.update(surface=surface_catalog.add(surface), counts=surface_catalog.counts())
+        return JSONResponse(body, 201)
 
     async def remove_tool(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
@@ -149,6 +162,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         Route("/admin/tools/{name:path}", remove_tool, methods=["DELETE"]),
         Route("/admin/sessions", sessions, methods=["GET"]),
         Route("/admin/sessions/{key:path}", session, methods=["GET", "PUT", "DELETE"]),
+        *surface_routes(surface_catalog, authorised),
         *shim_routes(simulator, retrieve_tool),  # StableToolBench's /virtual, Search-R1's /retrieve
     ]
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host, custom_starlette_routes=routes,

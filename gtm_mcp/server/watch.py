@@ -1,5 +1,6 @@
 """Watched directories: tool files added, changed or removed there are loaded into the running
-server (polling, so it works on every file system and needs no extra dependency)."""
+server, with the resources, resource templates and prompts they hold (polling, so it works on
+every file system and needs no extra dependency)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ from pathlib import Path
 import anyio
 
 from gtm_mcp.contract.errors import DuplicateToolError
+from gtm_mcp.contract.surface import SurfaceDefinitions
+from gtm_mcp.surface.catalog import DuplicateDefinitionError, SurfaceCatalog
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.loader import SUFFIXES, load_lenient
+from gtm_mcp.tools.loader import SUFFIXES, load_all
+from gtm_mcp.tools.surface_formats import surface_duplicates
 
 log = logging.getLogger(__name__)
 
 
 class DirectoryWatcher:
     def __init__(self, catalog: ToolCatalog, directory: str | Path, *, interval_s: float = 1.0,
-                 namespace: str = "auto") -> None:
+                 namespace: str = "auto", surface: SurfaceCatalog | None = None) -> None:
         self.catalog = catalog
+        self.surface = surface
         self.directory = Path(directory)
         self.interval_s = interval_s
         self.namespace = namespace
@@ -41,10 +46,11 @@ class DirectoryWatcher:
         """Apply what changed on disk since the last call."""
         current = self._scan()
         for path in sorted(set(self._seen) - set(current)):
-            self._apply(path, [])
+            self._apply(path, [], SurfaceDefinitions())
             self.problems.pop(str(path), None)
         for path in sorted(p for p in current if self._seen.get(p) != current[p]):
-            tools, problems = load_lenient([path], namespace=self.namespace)  # type: ignore[arg-type]
+            tools, surface, problems = load_all([path], namespace=self.namespace)  # type: ignore[arg-type]
+            problems += surface_duplicates(surface)
             if problems:
                 # All or nothing, like POST /admin/tools: the file's previous tools stay, and it is
                 # read again only once it changes again.
@@ -53,13 +59,22 @@ class DirectoryWatcher:
                     log.error("watched file refused, its previous tools stay: %s", problem)
                 continue
             self.problems.pop(str(path), None)
-            self._apply(path, tools)
+            self._apply(path, tools, surface)
         self._seen = current
 
-    def _apply(self, path: Path, tools: list) -> None:
+    def _apply(self, path: Path, tools: list, surface: SurfaceDefinitions) -> None:
+        if self.surface is None and len(surface):
+            log.warning("watched %s: its resources and prompts are ignored (no surface catalog)", path)
+        previous = [t for t in self.catalog.tools() if t.origin is not None and t.origin.file == str(path)]
         try:
             added, removed = self.catalog.replace_file(str(path), tools)
-        except DuplicateToolError as e:
+            if self.surface is not None:
+                try:
+                    self.surface.replace_file(str(path), surface)
+                except DuplicateDefinitionError:
+                    self.catalog.replace_file(str(path), previous)  # all or nothing: the tools go back
+                    raise
+        except (DuplicateToolError, DuplicateDefinitionError) as e:
             self.problems[str(path)] = [str(e)]
             log.error("watched file %s refused: %s", path, e)
             return
