@@ -75,6 +75,17 @@ class Settings(BackendOptions):
                                        "(default: refuse them)")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    # hardening (issue 7): which Host/Origin headers every HTTP route accepts; argument size limits
+    allowed_hosts: list[str] = setting(default_factory=list, commands=("serve",), metavar="HOST",
+                                       help="Host headers accepted besides the loopback names (HOST:PORT, or HOST:* "
+                                       "for any port); on a non-loopback bind, naming any turns on the "
+                                       "DNS-rebinding protection of every route")
+    allowed_origins: list[str] = setting(default_factory=list, commands=("serve",), metavar="ORIGIN",
+                                         help="Origin headers accepted besides the loopback ones (e.g. "
+                                         "https://app.example.com, or http://host:* for any port)")
+    max_argument_bytes: int = setting(4 * 1024 * 1024, help="largest call arguments in bytes (as JSON); larger "
+                                      "is an isError result")
+    max_argument_depth: int = setting(64, help="deepest nesting of call arguments; deeper is an isError result")
     log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
 
     @model_validator(mode="after")

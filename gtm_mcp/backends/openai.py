@@ -110,8 +110,8 @@ class OpenAIBackend:
                 text = await self._simulate(request)
         except TimeoutError:
             self._failed(f"no answer within {self.timeout_s:g} s")
-            raise BackendError(f"the model endpoint {self.base_url} did not answer within "
-                               f"{self.timeout_s:g} s") from None
+            raise BackendError(f"the model endpoint {self.base_url} did not answer within {self.timeout_s:g} s",
+                               public=f"the model endpoint did not answer within {self.timeout_s:g} s") from None
         except AnswerTruncated:
             self.stats["truncated"] += 1
             raise
@@ -139,7 +139,8 @@ class OpenAIBackend:
         if response.status_code in (400, 422) and structured and self.structured_output == "auto":
             detail = _error_text(response)
             if _CONTEXT_ERRORS.search(detail):
-                raise BackendError(f"the prompt does not fit the model's context window: {detail}")
+                raise BackendError(f"the prompt does not fit the model's context window: {detail}",
+                                   public="the prompt does not fit the model's context window")
             body.pop("response_format")
             structured = False
             response = await self._post(body)
@@ -157,7 +158,8 @@ class OpenAIBackend:
                                 self.base_url, request.tool.name, detail[:200])
         if response.status_code != 200:
             raise BackendError(f"the model endpoint answered HTTP {response.status_code}: "
-                               f"{_error_text(response)[:300]}")
+                               f"{_error_text(response)[:300]}",
+                               public=f"the model endpoint answered HTTP {response.status_code}")
         if structured and self._endpoint_structured is None:
             self._endpoint_structured = True
         return self._content(response, expects_json=request.expects_json)
@@ -178,13 +180,13 @@ class OpenAIBackend:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
                     httpx.ReadError, httpx.WriteError) as e:
                 if attempt >= self.max_retries:
-                    raise BackendError(f"cannot reach the model endpoint {self.base_url}: "
-                                       f"{_describe(e)}") from None
+                    raise _unreachable(self.base_url, e) from None
                 await self._backoff(attempt, None)
             except httpx.TimeoutException:
                 raise TimeoutError from None
             except httpx.HTTPError as e:
-                raise BackendError(f"request to the model endpoint {self.base_url} failed: {_describe(e)}") from None
+                raise BackendError(f"request to the model endpoint {self.base_url} failed: {_describe(e)}",
+                                   public="the request to the model endpoint failed") from None
             else:
                 if response.status_code not in _RETRY_STATUS or attempt >= self.max_retries:
                     return response
@@ -208,7 +210,8 @@ class OpenAIBackend:
             content = choice["message"].get("content")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise BackendError("the model endpoint's answer is not an OpenAI chat completion: "
-                               f"{response.text[:200]!r}") from None
+                               f"{response.text[:200]!r}",
+                               public="the model endpoint's answer is not an OpenAI chat completion") from None
         usage = data.get("usage") or {}
         self.stats["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
         self.stats["completion_tokens"] += int(usage.get("completion_tokens") or 0)
@@ -225,7 +228,8 @@ class OpenAIBackend:
             if not self.model:
                 models = await self._list_models(self.timeout_s)
                 if not models:
-                    raise BackendError(f"no --model given and {self.base_url}/models lists none")
+                    raise BackendError(f"no --model given and {self.base_url}/models lists none",
+                                       public="the model endpoint serves no model")
                 self.model = models[0]["id"]
                 if self.context_window is None and isinstance(models[0].get("max_model_len"), int):
                     self.context_window = models[0]["max_model_len"]  # vLLM reports it
@@ -236,13 +240,15 @@ class OpenAIBackend:
         try:
             response = await self._client.get("/models", timeout=timeout)
         except httpx.HTTPError as e:
-            raise BackendError(f"cannot reach the model endpoint {self.base_url}: {_describe(e)}") from None
+            raise _unreachable(self.base_url, e) from None
         if response.status_code != 200:
-            raise BackendError(f"{self.base_url}/models answered HTTP {response.status_code}")
+            raise BackendError(f"{self.base_url}/models answered HTTP {response.status_code}",
+                               public=f"the model endpoint's model list answered HTTP {response.status_code}")
         try:
             return [m for m in response.json().get("data", []) if isinstance(m, dict) and "id" in m]
         except (ValueError, AttributeError):
-            raise BackendError(f"{self.base_url}/models did not answer JSON") from None
+            raise BackendError(f"{self.base_url}/models did not answer JSON",
+                               public="the model endpoint's model list is not JSON") from None
 
     def _failed(self, message: str) -> None:
         self.stats["errors"] += 1
@@ -301,6 +307,13 @@ def _error_text(response: httpx.Response) -> str:
             return str(error.get("message") or error)
         return str(error)
     return str(data)
+
+
+def _unreachable(base_url: str, error: Exception) -> BackendError:
+    described = _describe(error)
+    refused = described.startswith("connection refused")
+    return BackendError(f"cannot reach the model endpoint {base_url}: {described}",
+                        public="cannot reach the model endpoint" + (" (connection refused)" if refused else ""))
 
 
 def _describe(error: Exception) -> str:

@@ -5,7 +5,8 @@ Each step is one method, in the order a call travels:
 
 1. `_resolve`: find the tool (unknown name → isError naming the closest known names);
 2. `_session`: the episode's world, after the call's `_meta` steering (reset, session context);
-3. `_check`: the argument check (nothing reaches a backend when it fails);
+3. `_check`: the argument limits and check (nothing reaches a backend when it fails); large
+   arguments, and schemas that are costly to check, are checked in a worker thread;
 4. `_answer`: the backend's output through the output guard (parse, validate, one repair round);
 5. `_record`: the session keeps the call, as the tool saw it and as it answered.
 """
@@ -23,9 +24,11 @@ from enum import StrEnum
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from gtm_mcp.backends.base import Backend, BackendError
 from gtm_mcp.calls.arguments import check_arguments, format_problems
+from gtm_mcp.calls.limits import THREAD_BYTES, ArgumentSize, limit_problem, measure_arguments, schema_is_heavy
 from gtm_mcp.calls.output import output_problem, read_output
 from gtm_mcp.contract import CallRecord, SimulationRequest, ToolDefinition, ToolOutput
 from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT
@@ -94,7 +97,8 @@ class Simulator:
 
     def __init__(self, catalog: ToolCatalog, backend: Backend, sessions: SessionStore, *, seed: int = 0,
                  allow_extra_params: bool = False, call_timeout_s: float = 120.0,
-                 max_output_bytes: int = 1024 * 1024) -> None:
+                 max_output_bytes: int = 1024 * 1024, max_argument_bytes: int = 4 * 1024 * 1024,
+                 max_argument_depth: int = 64) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
@@ -102,6 +106,9 @@ class Simulator:
         self.allow_extra_params = allow_extra_params
         self.call_timeout_s = call_timeout_s
         self.max_output_bytes = max_output_bytes
+        self.max_argument_bytes = max_argument_bytes
+        self.max_argument_depth = max_argument_depth
+        self._heavy: dict[int, tuple[ToolDefinition, bool]] = {}  # id(tool) -> (tool, schema_is_heavy)
         self.outcomes: Counter[str] = Counter()
         self.started = time.time()
 
@@ -122,10 +129,9 @@ class Simulator:
         if tool is None:
             return self._unknown(name, session_key)
         session = self._session(session_key, meta)
-        check = self._check(tool, arguments)
+        check = await self._check(tool, arguments)
         if check.problems is not None:
-            self._record(session, CallRecord(name, arguments if isinstance(arguments, dict) else {}, check.problems,
-                                             True))
+            self._record(session, CallRecord(name, check.arguments, check.problems, True))
             return CallResult.error(Outcome.BAD_ARGUMENTS, check.problems, session_key)
         hidden = [h for h in (session.hidden_context, meta.get(META_HIDDEN_CONTEXT)) if isinstance(h, str) and h]
         request = SimulationRequest(
@@ -161,7 +167,34 @@ class Simulator:
             session.hidden_context = meta[META_SESSION_CONTEXT]
         return session
 
-    def _check(self, tool: ToolDefinition, arguments: Any) -> ArgumentCheck:
+    async def _check(self, tool: ToolDefinition, arguments: Any) -> ArgumentCheck:
+        """The check on the event loop for small arguments and ordinary schemas (a few microseconds
+        more than the check itself); in a worker thread otherwise."""
+        if not isinstance(arguments, dict):
+            return self._check_now(tool, arguments, None)
+        size = measure_arguments(arguments, max_bytes=self.max_argument_bytes, max_depth=self.max_argument_depth,
+                                 quick=True)
+        if size.complete and ((size.bytes <= THREAD_BYTES and not self._schema_is_heavy(tool))
+                              or size.bytes > self.max_argument_bytes or size.depth > self.max_argument_depth):
+            return self._check_now(tool, arguments, size)  # small, or refused by the limits right away
+        return await anyio.to_thread.run_sync(self._check_now, tool, arguments, None if not size.complete else size)
+
+    def _schema_is_heavy(self, tool: ToolDefinition) -> bool:
+        known = self._heavy.get(id(tool))
+        if known is None or known[0] is not tool:
+            if len(self._heavy) > 8192:
+                self._heavy.clear()
+            known = self._heavy[id(tool)] = (tool, schema_is_heavy(tool.input_schema))
+        return known[1]
+
+    def _check_now(self, tool: ToolDefinition, arguments: Any, size: ArgumentSize | None) -> ArgumentCheck:
+        if isinstance(arguments, dict):
+            if size is None:
+                size = measure_arguments(arguments, max_bytes=self.max_argument_bytes,
+                                         max_depth=self.max_argument_depth)
+            refused = limit_problem(size, max_bytes=self.max_argument_bytes, max_depth=self.max_argument_depth)
+            if refused is not None:
+                return ArgumentCheck({}, refused)  # too big to keep in the session's history either
         problems = check_arguments(tool, arguments, allow_extra=self.allow_extra_params)
         if problems:
             return ArgumentCheck(arguments if isinstance(arguments, dict) else {}, format_problems(tool, problems))
@@ -190,7 +223,11 @@ class Simulator:
         except TimeoutError:
             raise _Failed(f"the {self.backend.name} backend did not answer within {self.call_timeout_s:g} s") from None
         except BackendError as e:
-            raise _Failed(f"the {self.backend.name} backend reported: {e}") from None
+            if e.public == str(e):
+                raise _Failed(f"the {self.backend.name} backend reported: {e}") from None
+            ref = failure_id()  # the details (endpoint, its error text) stay in the log
+            log.warning("backend %s failed [%s]: %s", self.backend.name, ref, e)
+            raise _Failed(f"the {self.backend.name} backend reported: {e.public} (ref {ref})") from None
         except Exception:  # a backend bug must not take the server down, nor show its internals
             ref = failure_id()
             log.exception("backend %s raised [%s]", self.backend.name, ref)

@@ -12,9 +12,11 @@ import mcp.types as types
 from mcp.server import Server
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
+from mcp.shared.exceptions import MCPError
 
 from gtm_mcp import __version__
-from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.calls.pipeline import Simulator, failure_id
+from gtm_mcp.server.listing import ToolPages
 from gtm_mcp.server.notify import ToolChangeNotifier
 from gtm_mcp.sessions.keys import resolve_session_key
 
@@ -28,6 +30,8 @@ INSTRUCTIONS = (
 
 class GTMServer(Server[Any]):
     """The SDK server, announcing `listChanged: true` to handshake-era clients (tools change at run time)."""
+
+    notifier: ToolChangeNotifier
 
     def create_initialization_options(self, notification_options: NotificationOptions | None = None,
                                       experimental_capabilities: dict[str, dict[str, Any]] | None = None,
@@ -46,21 +50,24 @@ def _request_parts(ctx: Any) -> tuple[str | None, str | None]:
     return path_params.get("session"), headers.get("mcp-session-id") if headers is not None else None
 
 
-def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-mcp") -> GTMServer:
+def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-mcp",
+                 page_size: int = 500) -> GTMServer:
+    """The MCP server for `simulator`: `tools/list` in pages of `page_size` tools (opaque cursors),
+    `tools/call` through the call pipeline."""
     notifier = ToolChangeNotifier()
     simulator.catalog.on_change(notifier.changed)
-    cache: dict[str, Any] = {"version": -1, "result": None}
-
-    def list_result() -> types.ListToolsResult:
-        if cache["version"] != simulator.catalog.version:
-            tools = [types.Tool(name=t.name, description=t.description, input_schema=t.input_schema,
-                                output_schema=t.output_schema) for t in simulator.catalog.tools()]
-            cache.update(version=simulator.catalog.version, result=types.ListToolsResult(tools=tools))
-        return cache["result"]
+    pages = ToolPages(simulator.catalog, page_size)
 
     async def on_list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         notifier.track(ctx)
-        return list_result()
+        try:
+            return pages.page(params.cursor if params is not None else None)
+        except MCPError:
+            raise
+        except Exception:  # the client gets an id, the log the details
+            ref = failure_id()
+            log.exception("internal error [%s] in tools/list", ref)
+            raise MCPError(types.INTERNAL_ERROR, f"internal error listing tools (ref {ref})") from None
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         notifier.track(ctx)
@@ -90,4 +97,5 @@ def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-
     server = GTMServer(name, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan,
                        get_tool_input_schema=input_schema_of, on_list_tools=on_list_tools,
                        on_call_tool=on_call_tool, on_subscriptions_listen=notifier.listen_handler)
+    server.notifier = notifier
     return server

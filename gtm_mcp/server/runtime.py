@@ -45,15 +45,16 @@ def build_simulator(settings: Settings) -> Simulator:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                            max_history=settings.max_history)
+                            max_history=settings.max_history, max_session_bytes=settings.max_session_bytes)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                      allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
-                     max_output_bytes=settings.max_output_bytes)
+                     max_output_bytes=settings.max_output_bytes, max_argument_bytes=settings.max_argument_bytes,
+                     max_argument_depth=settings.max_argument_depth)
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
     simulator = simulator or build_simulator(settings)
-    server = build_server(simulator, stdio=settings.transport == "stdio")
+    server = build_server(simulator, stdio=settings.transport == "stdio", page_size=settings.page_size)
     watchers = [DirectoryWatcher(simulator.catalog, d, interval_s=settings.watch_interval_s,
                                  namespace=settings.namespace) for d in settings.watch]
     for watcher in watchers:
@@ -86,7 +87,9 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
 
     from gtm_mcp.server.http import build_http_app
 
-    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token)
+    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token,
+                         allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins,
+                         max_admin_body=settings.max_admin_body, max_argument_bytes=settings.max_argument_bytes)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
     await uvicorn.Server(config).serve()

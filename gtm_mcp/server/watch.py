@@ -1,18 +1,29 @@
 """Watched directories: tool files added, changed or removed there are loaded into the running
-server (polling, so it works on every file system and needs no extra dependency)."""
+server (polling, so it works on every file system and needs no extra dependency). Scanning and
+parsing run in a worker thread; only the catalog update runs on the event loop."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import anyio.to_thread
 
-from gtm_mcp.contract.errors import DuplicateToolError
+from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.errors import DuplicateToolError, ToolProblem
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import SUFFIXES, load_lenient
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Changes:
+    current: dict[Path, tuple[float, int]]  # file -> (mtime, size) now
+    removed: list[Path]
+    loaded: dict[Path, tuple[list[ToolDefinition], list[ToolProblem]] | None]  # changed files, parsed
 
 
 class DirectoryWatcher:
@@ -23,6 +34,7 @@ class DirectoryWatcher:
         self.interval_s = interval_s
         self.namespace = namespace
         self._seen: dict[Path, tuple[float, int]] = {}
+        self._applied: dict[Path, list[ToolDefinition]] = {}  # file -> the tools it last contributed
         self.problems: dict[str, list[str]] = {}  # file -> problems of its last load
 
     def _scan(self) -> dict[Path, tuple[float, int]]:
@@ -38,13 +50,34 @@ class DirectoryWatcher:
         return found
 
     def sync(self) -> None:
-        """Apply what changed on disk since the last call."""
+        """Apply what changed on disk since the last call (synchronously: at start-up)."""
+        self._apply_changes(self._changes())
+
+    async def sync_in_thread(self) -> None:
+        """The same, with the scan and the parsing in a worker thread (a Seal-Tools file takes ~2 s
+        to parse); only the catalog update runs on the event loop."""
+        self._apply_changes(await anyio.to_thread.run_sync(self._changes))
+
+    def _changes(self) -> _Changes:
+        """What changed on disk, with the changed files already parsed (no catalog access: this
+        runs in a worker thread)."""
         current = self._scan()
-        for path in sorted(set(self._seen) - set(current)):
-            self._apply(path, [])
-            self.problems.pop(str(path), None)
+        loaded: dict[Path, tuple[list[ToolDefinition], list[ToolProblem]] | None] = {}
         for path in sorted(p for p in current if self._seen.get(p) != current[p]):
             tools, problems = load_lenient([path], namespace=self.namespace)  # type: ignore[arg-type]
+            # a file touched but not changed costs the event loop nothing (None: its tools stand)
+            loaded[path] = (tools, problems) if problems or tools != self._applied.get(path) else None
+        return _Changes(current, sorted(set(self._seen) - set(current)), loaded)
+
+    def _apply_changes(self, changes: _Changes) -> None:
+        for path in changes.removed:
+            self._apply(path, [])
+            self.problems.pop(str(path), None)
+        for path, parsed in changes.loaded.items():
+            if parsed is None:
+                self.problems.pop(str(path), None)
+                continue
+            tools, problems = parsed
             if problems:
                 # All or nothing, like POST /admin/tools: the file's previous tools stay, and it is
                 # read again only once it changes again.
@@ -54,7 +87,7 @@ class DirectoryWatcher:
                 continue
             self.problems.pop(str(path), None)
             self._apply(path, tools)
-        self._seen = current
+        self._seen = changes.current
 
     def _apply(self, path: Path, tools: list) -> None:
         try:
@@ -63,13 +96,17 @@ class DirectoryWatcher:
             self.problems[str(path)] = [str(e)]
             log.error("watched file %s refused: %s", path, e)
             return
+        if tools:
+            self._applied[path] = tools
+        else:
+            self._applied.pop(path, None)
         if added or removed:
             log.info("watched %s: +%d -%d tools", path, len(added), len(removed))
 
     async def run(self) -> None:
         while True:
             try:
-                self.sync()
+                await self.sync_in_thread()
             except Exception:  # the watcher must outlive any bad file
                 log.exception("watching %s failed", self.directory)
             await anyio.sleep(self.interval_s)

@@ -43,6 +43,15 @@ def _read_document(path: Path) -> tuple[Any, list[int] | None]:
         raise _ParseError(str(path), f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
 
 
+def read_document(path: str | Path) -> Any:
+    """One file's parsed document (JSON, YAML, JSON Lines as a list of records); ValueError naming
+    the file (and line) when it does not parse."""
+    try:
+        return _read_document(Path(path))[0]
+    except _ParseError as e:
+        raise ValueError(f"{e.where}: {e.message}") from None
+
+
 class _ParseError(Exception):
     def __init__(self, where: str, message: str) -> None:
         self.where, self.message = where, message
