@@ -46,3 +46,11 @@ def livemcpbench_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with run_server(tmp_path=tmp_path_factory.mktemp("srv")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random Qwen2 folder (tests/tiny_model.py), built once per test run."""
+    from tiny_model import tiny_random_qwen2
+
+    return str(tiny_random_qwen2(tmp_path_factory.mktemp("tiny-model")))

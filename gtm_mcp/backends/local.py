@@ -85,6 +85,7 @@ class LocalBackend:
         self._grammar_compiler: Any = None
         self._grammars: dict[str, Any] = {}
         self._load_error: str | None = None
+        self._load_public = ""
         self.device: str | None = None
         self.constrained: bool | None = None
         self.stats: dict[str, Any] = {"requests": 0, "ok": 0, "errors": 0, "batches": 0, "batched_requests": 0,
@@ -183,14 +184,15 @@ class LocalBackend:
             if self._model is not None:
                 return
             if self._load_error is not None:
-                raise BackendError(self._load_error)
+                raise BackendError(self._load_error, public=self._load_public)
             try:
                 await anyio.to_thread.run_sync(self._load)
             except Exception:
                 ref = secrets.token_hex(4)
                 log.exception("cannot load the local model %r [%s]", self.model_spec, ref)
                 self._load_error = f"cannot load the local model {self.model_spec!r} (ref {ref}: see the server log)"
-                raise BackendError(self._load_error) from None
+                self._load_public = f"the local model could not be loaded (ref {ref})"
+                raise BackendError(self._load_error, public=self._load_public) from None
 
     def _load(self) -> None:
         start = time.perf_counter()
@@ -313,7 +315,8 @@ class LocalBackend:
     async def health(self) -> BackendHealth:
         info = {"model": self.model_spec, "device": self.device, "constrained": self.constrained,
                 "max_batch": self.max_batch,
-                "context_window": self.context_window, "queued": len(self._pending), **self.stats}
+                "context_window": self.context_window, "queued": len(self._pending), "in_flight": self._in_flight,
+                "generating": self._generating, "max_queue": self.max_queue, **self.stats}
         if self._load_error:
             return BackendHealth("down", self._load_error, info)
         if self._model is None:
