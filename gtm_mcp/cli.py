@@ -20,6 +20,7 @@ examples:
   gtm-mcp serve --mirror http://127.0.0.1:9000/mcp  # simulate a live server's tools
   gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
   gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
+  gtm-mcp export --format verl tools.json -o verl_tools.json      # a tool list veRL's MCP tool accepts
 
 Settings also come from GTM_MCP_* environment variables (GTM_MCP_PORT=9000, GTM_MCP_TOOLS=a.json,b.json)
 and from a YAML/JSON/TOML file given with --config or GTM_MCP_CONFIG. Flags win over env, env over file.
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("arguments", nargs="?", default="{}", help="arguments as a JSON object")
     _add_settings(call, "call")
     call.add_argument("--hidden-context", help="text the simulated tool may use but the agent never sees")
+
+    export = sub.add_parser("export", help="write tool files in the form a framework needs (verl: a tool list "
+                            "veRL's MCP tool class accepts, to serve with `serve --tools`)")
+    export.add_argument("paths", nargs="+", metavar="PATH")
+    export.add_argument("--format", dest="target", choices=["verl"], default="verl", help="the target form")
+    export.add_argument("--input-format", help="force the format of the input files (default: detected)")
+    export.add_argument("--out", "-o", help="file to write (default: stdout)")
 
     tools = sub.add_parser("tools", help="list, add or remove tools on a running HTTP server")
     tools.add_argument("action", choices=["list", "add", "remove"])
@@ -214,6 +222,26 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from gtm_mcp.envs.verl import export_verl
+    from gtm_mcp.tools.loader import load_lenient
+
+    tools, problems = load_lenient(args.paths, fmt=args.input_format)
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    document, changes = export_verl(tools)
+    for name, changed in changes.items():
+        print(f"{name}: " + "; ".join(changed), file=sys.stderr)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    print(f"{len(tools)} tool(s) exported for {args.target}, {len(changes)} rewritten", file=sys.stderr)
+    return 1 if problems and not tools else 0
+
+
 def cmd_tools(args: argparse.Namespace) -> int:
     import httpx
 
@@ -270,7 +298,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": cmd_serve, "check": cmd_check, "call": cmd_call, "tools": cmd_tools,
-               "mirror": cmd_mirror}[args.command]
+               "mirror": cmd_mirror, "export": cmd_export}[args.command]
     return handler(args)
 
 

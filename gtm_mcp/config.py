@@ -75,6 +75,20 @@ class Settings(BackendOptions):
                                        "(default: refuse them)")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    # RL shims: StableToolBench's POST /virtual and Search-R1's POST /retrieve (gtm_mcp/server/shims.py)
+    retrieve_tool: str = setting("web_search", commands=("serve",),
+                                 help="the search tool that answers Search-R1's POST /retrieve")
+    # scale-out: several server processes behind a load balancer share sessions through Redis
+    session_store: Literal["memory", "redis"] = setting(
+        "memory", commands=("serve",), help="where sessions live: memory (this process) or redis (shared by every "
+        "replica that names the same --redis-url and --redis-prefix)")
+    redis_url: str = setting("redis://127.0.0.1:6379/0", commands=("serve",), secret=True,
+                             help="--session-store redis: the Redis server (redis://[user:password@]host:port/db)")
+    redis_prefix: str = setting("gtm-mcp:", commands=("serve",),
+                                help="--session-store redis: key prefix (replicas of one deployment share it)")
+    session_lock_ttl_s: float = setting(10.0, "session-lock-ttl", commands=("serve",),
+                                        help="--session-store redis: seconds a call's session lock lives unless "
+                                        "renewed (how long a replica that died mid-call blocks its session)")
     # hardening (issue 7): which Host/Origin headers every HTTP route accepts; argument size limits
     allowed_hosts: list[str] = setting(default_factory=list, commands=("serve",), metavar="HOST",
                                        help="Host headers accepted besides the loopback names (HOST:PORT, or HOST:* "

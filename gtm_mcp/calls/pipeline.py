@@ -115,7 +115,10 @@ class Simulator:
     async def call(self, name: str, arguments: Any, *, session_key: str,
                    meta: Mapping[str, Any] | None = None) -> CallResult:
         try:
-            result = await self._call(name, {} if arguments is None else arguments, session_key, meta or {})
+            # The session for this call only: a shared store (Redis) loads it, locks it across
+            # replicas and writes back what the call changed when the block ends.
+            async with self.sessions.lease(session_key):
+                result = await self._call(name, {} if arguments is None else arguments, session_key, meta or {})
         except Exception:  # the server never crashes on input; the agent gets an id, the log the details
             ref = failure_id()
             log.exception("internal error [%s] in a call to %r (session %s)", ref, name, session_key)

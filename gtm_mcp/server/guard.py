@@ -4,8 +4,9 @@
   same settings object the SDK uses for `/mcp`, applied to every route of the app (`/healthz` and
   `/admin/*` included), not only to `/mcp`.
 - Admin writes: `Content-Type: application/json` (a browser's cross-site "simple" POST can only
-  send `text/plain`, form or multipart bodies, so this refuses it: 415), and a body limit read as
-  a stream (413 as soon as the limit is passed, never the whole body in memory).
+  send `text/plain`, form or multipart bodies, so this refuses it: 415).
+- Request bodies of every route but `/mcp` (limited by the SDK): a byte limit read as a stream
+  (413 as soon as the limit is passed, never the whole body in memory).
 - Failures inside a route: logged with a short id; the client sees only the id.
 """
 
@@ -19,9 +20,10 @@ from typing import Any
 
 import anyio.to_thread
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gtm_mcp.calls.pipeline import failure_id
 
@@ -77,24 +79,58 @@ class Refused(Exception):
         return JSONResponse({"error": self.message}, self.status)
 
 
-async def json_body(request: Request, limit: int) -> Any:
-    """The request's JSON body: `application/json` only (415), at most `limit` bytes (413, decided
-    from Content-Length or while streaming, so an oversized body is never held whole), valid
-    JSON (400). Large bodies are parsed in a worker thread."""
+class BodyTooLarge(Refused):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is over the limit of {limit} bytes (--max-admin-body)")
+
+
+class BodyLimit:
+    """ASGI middleware: request bodies of every route but `/mcp` (which the SDK limits itself) stop
+    at `limit` bytes with a 413: at once when Content-Length says so, else as soon as the stream
+    passes the limit, so an oversized body is never held whole."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ("/mcp",)) -> None:
+        self.app, self.limit, self.exempt = app, limit, exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            await BodyTooLarge(self.limit).response()(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge as too_large:  # a route that does not answer `Refused` itself
+            if not started:
+                await too_large.response()(scope, receive, send)
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body: `application/json` only (415), valid JSON (400). Its size is
+    bounded by `BodyLimit`. Large bodies are parsed in a worker thread."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise Refused(415, f"send the body as Content-Type: application/json (got {content_type or 'none'!r})")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Refused(413, f"the body is {declared} bytes, over the limit of {limit} (--max-admin-body)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, f"the body is over the limit of {limit} bytes (--max-admin-body)")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await request.body()
     try:
         if len(raw) > THREAD_PARSE_BYTES:
             return await anyio.to_thread.run_sync(json.loads, raw)

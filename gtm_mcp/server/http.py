@@ -24,8 +24,9 @@ from starlette.routing import Route
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.definition import ToolDefinition
 from gtm_mcp.contract.errors import DuplicateToolError, ToolProblem
-from gtm_mcp.server.guard import LOOPBACK, HostOriginGuard, Refused, guarded, json_body, security_settings
+from gtm_mcp.server.guard import LOOPBACK, BodyLimit, HostOriginGuard, Refused, guarded, json_body, security_settings
 from gtm_mcp.server.mcp_server import GTMServer
+from gtm_mcp.server.shims import shim_routes
 from gtm_mcp.tools.loader import parse_document, resolve_names
 
 __all__ = ["LOOPBACK", "build_http_app"]
@@ -52,7 +53,8 @@ def _parse_upload(doc: Any, source: str, fmt: str | None,
 def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.0.0.1",
                    admin_token: str | None = None, session_idle_timeout_s: float = 1800.0,
                    allowed_hosts: Sequence[str] = (), allowed_origins: Sequence[str] = (),
-                   max_admin_body: int = 32 * 1024 * 1024, max_argument_bytes: int = 4 * 1024 * 1024) -> Starlette:
+                   max_admin_body: int = 32 * 1024 * 1024, max_argument_bytes: int = 4 * 1024 * 1024,
+                   retrieve_tool: str = "web_search") -> Starlette:
     """The ASGI app. Admin routes answer only on a loopback bind or with `admin_token` (Bearer)."""
     admin_open = host in LOOPBACK
     security = security_settings(host, allowed_hosts, allowed_origins)
@@ -85,7 +87,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         namespace = request.query_params.get("namespace", "auto")
         if namespace not in ("auto", "always", "never"):
             raise Refused(400, "namespace must be auto, always or never")
-        doc = await json_body(request, max_admin_body)
+        doc = await json_body(request)
         fmt = request.query_params.get("format")
         source = request.query_params.get("source") or "admin"
         try:
@@ -111,7 +113,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
 
     async def sessions(request: Request) -> Response:
         authorise(request)
-        return await _json_in_thread({"sessions": simulator.sessions.summaries(), **simulator.sessions.stats()})
+        return await _json_in_thread({**simulator.sessions.stats(), "sessions": simulator.sessions.summaries()})
 
     async def session(request: Request) -> Response:
         authorise(request)
@@ -119,11 +121,11 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         if request.method == "DELETE":
             return JSONResponse({"dropped": simulator.sessions.drop(key)})
         if request.method == "PUT":
-            body = await json_body(request, max_admin_body)
+            body = await json_body(request)
             context = body.get("hidden_context", ...) if isinstance(body, dict) else ...
             if context is ... or (context is not None and not isinstance(context, str)):
                 raise Refused(400, 'send {"hidden_context": "text" | null}')
-            simulator.sessions.get(key).hidden_context = context
+            simulator.sessions.set_hidden_context(key, context)
             return JSONResponse({"key": key, "hidden_context": context})
         found = simulator.sessions.peek(key)
         if found is None:
@@ -139,6 +141,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         Route("/admin/tools/{name:path}", guarded(remove_tool), methods=["DELETE"]),
         Route("/admin/sessions", guarded(sessions), methods=["GET"]),
         Route("/admin/sessions/{key:path}", guarded(session), methods=["GET", "PUT", "DELETE"]),
+        *shim_routes(simulator, retrieve_tool),  # StableToolBench's /virtual, Search-R1's /retrieve
     ]
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host, custom_starlette_routes=routes,
                                      session_idle_timeout=session_idle_timeout_s, transport_security=security,
@@ -147,6 +150,8 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
                                                                max_argument_bytes + 64 * 1024))
     # The same MCP endpoint under /mcp/<session>: the path names the session (episode).
     app.router.routes.append(Route("/mcp/{session}", endpoint=StreamableHTTPASGIApp(server.session_manager)))
-    # /mcp checks Host/Origin itself; every other route gets the same check with the same settings.
+    # /mcp checks Host/Origin and body size itself; every other route gets the same Host/Origin check
+    # with the same settings, and a body limit.
+    app.add_middleware(BodyLimit, limit=max_admin_body)
     app.add_middleware(HostOriginGuard, settings=security)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -17,6 +18,9 @@ from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import load_lenient, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+
+if TYPE_CHECKING:
+    from gtm_mcp.sessions.redis_store import RedisSessionStore
 
 log = logging.getLogger("gtm_mcp")
 
@@ -44,12 +48,38 @@ def build_simulator(settings: Settings) -> Simulator:
         for problem in problems:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
-    sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                            max_history=settings.max_history, max_session_bytes=settings.max_session_bytes)
+    sessions = build_session_store(settings)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                      allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
                      max_output_bytes=settings.max_output_bytes, max_argument_bytes=settings.max_argument_bytes,
                      max_argument_depth=settings.max_argument_depth)
+
+
+def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
+    """Sessions in this process (default), or in Redis, shared by every replica (scale-out)."""
+    if settings.session_store == "redis":
+        from gtm_mcp.sessions.redis_store import RedisSessionStore
+
+        try:
+            return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
+                                     max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
+                                     max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
+                                     lock_wait_s=settings.call_timeout_s + 10,
+                                     max_session_bytes=settings.max_session_bytes)
+        except ImportError:
+            raise
+        except Exception as e:  # connection refused, bad URL, auth: say which Redis
+            raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
+                             f"{type(e).__name__}: {e}") from None
+    return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
+                        max_history=settings.max_history, max_session_bytes=settings.max_session_bytes)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    import re
+
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
@@ -73,6 +103,7 @@ async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
             tg.cancel_scope.cancel()
     finally:
         await simulator.backend.aclose()
+        await simulator.sessions.aclose()
 
 
 async def _serve_stdio(server: GTMServer) -> None:
@@ -89,7 +120,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
 
     app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token,
                          allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins,
-                         max_admin_body=settings.max_admin_body, max_argument_bytes=settings.max_argument_bytes)
+                         max_admin_body=settings.max_admin_body, max_argument_bytes=settings.max_argument_bytes,
+                         retrieve_tool=settings.retrieve_tool)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
     await uvicorn.Server(config).serve()

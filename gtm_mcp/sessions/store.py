@@ -1,4 +1,9 @@
-"""Session state and the bounded, expiring store that holds it.
+"""Session state and the bounded, expiring store that holds it (in this process).
+
+Every store offers the same interface (`SessionStore` here; `RedisSessionStore` shares sessions
+between server processes): `lease(key)` gives one call exclusive use of a session and keeps what the
+call changed; `get`, `peek`, `drop`, `set_hidden_context`, `summaries`, `stats` serve the admin
+routes and tests.
 
 A session is bounded in calls (`max_history`) and in bytes (`max_bytes`: its history as JSON plus
 the backend's memory in `state`, which may take at most half). History bytes are counted exactly as
@@ -12,6 +17,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +47,14 @@ class Session:
     state_bytes: int = 0  # the backend memory's size when last measured, plus what calls may have added since
     state_cleared: int = 0  # times the backend's memory outgrew `max_bytes` and was dropped
     _sizes: deque[int] = field(default_factory=deque, repr=False)
+
+    def __post_init__(self) -> None:
+        """A session revived with history and state (a shared store) counts what it holds."""
+        if len(self._sizes) != len(self.history):
+            self._sizes = deque(call.approx_bytes() for call in self.history)
+            self.history_bytes = sum(self._sizes)
+        if self.state and not self.state_bytes:
+            self.state_bytes = measure_bytes(self.state, self.max_bytes + 1)
 
     def record(self, call: CallRecord) -> None:
         size = call.approx_bytes()
@@ -93,6 +108,8 @@ class SessionStore:
     after `idle_ttl_s` seconds without a call and keeping at most `max_history` calls and
     `max_session_bytes` bytes (history and backend memory)."""
 
+    name = "memory"
+
     def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200,
                  max_session_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_sessions = max_sessions
@@ -109,6 +126,12 @@ class SessionStore:
 
     def __contains__(self, key: object) -> bool:
         return key in self._sessions
+
+    @asynccontextmanager
+    async def lease(self, key: str) -> AsyncIterator[Session]:
+        """The session for one call. In one process the session object is shared and kept as the
+        call changes it, so there is nothing to load or save."""
+        yield self.get(key)
 
     def get(self, key: str) -> Session:
         """The session for `key` (created on first use), marked as just used."""
@@ -137,6 +160,10 @@ class SessionStore:
     def drop(self, key: str) -> bool:
         return self._sessions.pop(key, None) is not None
 
+    def set_hidden_context(self, key: str, text: str | None) -> None:
+        """Set (or clear) the session's hidden context for its later calls."""
+        self.get(key).hidden_context = text
+
     def sweep(self, now: float | None = None) -> int:
         """Drop every session idle for longer than the TTL; returns how many were dropped."""
         now = time.monotonic() if now is None else now
@@ -155,3 +182,6 @@ class SessionStore:
         return {"sessions": len(self._sessions), "max_sessions": self.max_sessions, "idle_ttl_s": self.idle_ttl_s,
                 "max_history": self.max_history, "max_session_bytes": self.max_session_bytes,
                 "evicted": self.evicted, "expired": self.expired}
+
+    async def aclose(self) -> None:
+        return None
