@@ -33,10 +33,12 @@ from gtm_mcp.calls.output import output_problem, read_output
 from gtm_mcp.contract import CallRecord, SimulationRequest, ToolDefinition, ToolOutput
 from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT
 from gtm_mcp.sessions.store import Session, SessionStore
-from gtm_mcp.tools.catalog import ToolCatalog
+from gtm_mcp.tools.catalog import MAX_NAME, ToolCatalog, closest_names
 
 log = logging.getLogger(__name__)
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
+#: Catalogues up to this many tools look up "did you mean" names on the event loop (~10 ms at most).
+INLINE_CLOSEST = 200
 #: `_meta` key of a result saying who answered: "simulated", "real" or "replayed".
 META_ORIGIN = "gtm-mcp/origin"
 
@@ -130,7 +132,7 @@ class Simulator:
     async def _call(self, name: str, arguments: Any, session_key: str, meta: Mapping[str, Any]) -> CallResult:
         tool = self.catalog.get(name)
         if tool is None:
-            return self._unknown(name, session_key)
+            return await self._unknown(name, session_key)
         session = self._session(session_key, meta)
         check = await self._check(tool, arguments)
         if check.problems is not None:
@@ -156,10 +158,15 @@ class Simulator:
 
     # -- the steps -----------------------------------------------------------------------------
 
-    def _unknown(self, name: str, session_key: str) -> CallResult:
-        close = self.catalog.closest(name)
+    async def _unknown(self, name: str, session_key: str) -> CallResult:
+        names = self.catalog.names()
+        if len(names) > INLINE_CLOSEST:  # difflib over thousands of names: tens of milliseconds and more
+            close = await anyio.to_thread.run_sync(closest_names, name, names)
+        else:
+            close = closest_names(name, names)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        return CallResult.error(Outcome.UNKNOWN_TOOL, f"Unknown tool '{name}'.{hint} This server has "
+        shown = name if len(name) <= MAX_NAME else name[:MAX_NAME] + "..."
+        return CallResult.error(Outcome.UNKNOWN_TOOL, f"Unknown tool '{shown}'.{hint} This server has "
                                 f"{len(self.catalog)} tools; call tools/list to see them.", session_key)
 
     def _session(self, session_key: str, meta: Mapping[str, Any]) -> Session:

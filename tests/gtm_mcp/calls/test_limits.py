@@ -114,3 +114,36 @@ def test_settings_reach_the_simulator_and_sessions() -> None:
     assert (sim.sessions.max_session_bytes, sim.max_argument_bytes, sim.max_argument_depth,
             sim.max_output_bytes) == (12345, 678, 9, 4321)
     assert sim.sessions.get("x").max_bytes == 12345
+
+
+def test_unknown_tool_suggestions_in_a_large_catalogue_leave_the_loop_free() -> None:
+    """"Did you mean" over 20,000 names takes a while (difflib); other tasks run meanwhile, and a
+    huge unknown name is neither compared nor echoed whole."""
+    catalog = ToolCatalog([ToolDefinition(name=f"get_{w}_record_{i}") for i, w in
+                           enumerate(["order", "user", "flight", "hotel"] * 5000)])
+    sim = Simulator(catalog, SchemaBackend(), SessionStore())
+
+    async def main() -> tuple[float, float, Any]:
+        ticks: list[float] = []
+
+        async def ticker() -> None:
+            while True:
+                ticks.append(time.perf_counter())
+                await anyio.sleep(0.005)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            await anyio.sleep(0.05)
+            start = time.perf_counter()
+            result = await sim.call("get_order_recrd_17", {}, session_key="s")
+            end = time.perf_counter()
+            huge = await sim.call("x" * 1_000_000, {}, session_key="s")
+            tg.cancel_scope.cancel()
+        assert "get_order_record_17" in result.text
+        assert huge.is_error and len(huge.text) < 500
+        during = [t for t in ticks if start <= t <= end]
+        return end - start, max(b - a for a, b in zip([start, *during], [*during, end], strict=True)), result
+
+    took, stall, _ = anyio.run(main)
+    assert took > 0.2, f"the lookup took {took:.2f} s: too little to show anything"
+    assert stall < took / 3, f"the loop stalled {stall:.2f} s during a {took:.2f} s lookup"

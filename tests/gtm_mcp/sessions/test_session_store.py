@@ -83,3 +83,17 @@ def test_measuring_stops_at_the_limit() -> None:
     cyclic: dict = {"a": "b" * 50}
     cyclic["self"] = cyclic
     assert 50 < measure_bytes(cyclic, 10_000) < 200
+
+
+def test_a_session_revived_from_a_shared_store_counts_its_bytes() -> None:
+    from gtm_mcp.sessions.codec import session_from_json, session_to_json
+
+    session = SessionStore(max_session_bytes=20_000).get("r")
+    for i in range(10):
+        session.record(CallRecord("t", {"i": i}, {"blob": "x" * 500}))
+    session.state["memo"] = {"k": "v" * 300}
+    revived = session_from_json(session_to_json(session), max_history=200, max_bytes=20_000)
+    assert revived.history_bytes == session.history_bytes and 300 < revived.state_bytes < 400
+    for i in range(40):
+        revived.record(CallRecord("t", {"i": i}, {"blob": "x" * 500}))
+    assert revived.history_bytes + revived.state_bytes <= 20_000
