@@ -87,6 +87,7 @@ class ArgumentCheck:
     arguments: dict[str, Any]
     problems: str | None = None
     warnings: tuple[str, ...] = ()
+    unchecked: bool = False  # the schema could not be applied to these arguments: the simulator's failure
 
 
 def failure_id() -> str:
@@ -110,7 +111,7 @@ class Simulator:
         self.max_output_bytes = max_output_bytes
         self.max_argument_bytes = max_argument_bytes
         self.max_argument_depth = max_argument_depth
-        self._heavy: dict[int, tuple[ToolDefinition, bool]] = {}  # id(tool) -> (tool, schema_is_heavy)
+        self._heavy: dict[tuple[int, str], tuple[ToolDefinition, bool]] = {}  # (id(tool), which) -> (tool, heavy)
         self.outcomes: Counter[str] = Counter()
         self.started = time.time()
 
@@ -135,6 +136,9 @@ class Simulator:
             return await self._unknown(name, session_key)
         session = self._session(session_key, meta)
         check = await self._check(tool, arguments)
+        if check.unchecked:
+            return CallResult.error(Outcome.SIMULATOR_FAILED, f"The tool simulator failed for '{name}': "
+                                    f"{check.problems}. The call was not executed.", session_key)
         if check.problems is not None:
             self._record(session, CallRecord(name, check.arguments, check.problems, True))
             return CallResult.error(Outcome.BAD_ARGUMENTS, check.problems, session_key)
@@ -184,17 +188,19 @@ class Simulator:
             return self._check_now(tool, arguments, None)
         size = measure_arguments(arguments, max_bytes=self.max_argument_bytes, max_depth=self.max_argument_depth,
                                  quick=True)
-        if size.complete and ((size.bytes <= THREAD_BYTES and not self._schema_is_heavy(tool))
+        if size.complete and ((size.bytes <= THREAD_BYTES and not self._schema_is_heavy(tool, "input"))
                               or size.bytes > self.max_argument_bytes or size.depth > self.max_argument_depth):
             return self._check_now(tool, arguments, size)  # small, or refused by the limits right away
         return await anyio.to_thread.run_sync(self._check_now, tool, arguments, None if not size.complete else size)
 
-    def _schema_is_heavy(self, tool: ToolDefinition) -> bool:
-        known = self._heavy.get(id(tool))
+    def _schema_is_heavy(self, tool: ToolDefinition, which: str) -> bool:
+        """Whether checking against the tool's input or output schema may take long (cached per tool)."""
+        known = self._heavy.get((id(tool), which))
         if known is None or known[0] is not tool:
             if len(self._heavy) > 8192:
                 self._heavy.clear()
-            known = self._heavy[id(tool)] = (tool, schema_is_heavy(tool.input_schema))
+            schema = tool.input_schema if which == "input" else tool.output_schema
+            known = self._heavy[(id(tool), which)] = (tool, schema is not None and schema_is_heavy(schema))
         return known[1]
 
     def _check_now(self, tool: ToolDefinition, arguments: Any, size: ArgumentSize | None) -> ArgumentCheck:
@@ -205,7 +211,13 @@ class Simulator:
             refused = limit_problem(size, max_bytes=self.max_argument_bytes, max_depth=self.max_argument_depth)
             if refused is not None:
                 return ArgumentCheck({}, refused)  # too big to keep in the session's history either
-        problems = check_arguments(tool, arguments, allow_extra=self.allow_extra_params)
+        try:
+            problems = check_arguments(tool, arguments, allow_extra=self.allow_extra_params)
+        except Exception as e:  # a schema jsonschema cannot apply (a $ref loop, numbers beyond floats)
+            ref = failure_id()
+            log.warning("checking arguments of %r failed [%s]: %r", tool.name, ref, e)
+            return ArgumentCheck({}, f"its input schema could not be applied to these arguments (ref {ref})",
+                                 unchecked=True)
         if problems:
             return ArgumentCheck(arguments if isinstance(arguments, dict) else {}, format_problems(tool, problems))
         return ArgumentCheck(arguments)
@@ -216,12 +228,12 @@ class Simulator:
 
     async def _answer(self, request: SimulationRequest) -> ToolOutput:
         answer = await self._ask(request)
-        problem, output = self._guard(answer, request)
+        problem, output = await self._checked(answer, request)
         if problem and self.backend.repairable:
             previous = answer if isinstance(answer, str) else json.dumps(
                 answer.value if isinstance(answer, ToolOutput) else answer, ensure_ascii=False)
             answer = await self._ask(request.with_repair(previous, problem))
-            problem, output = self._guard(answer, request)
+            problem, output = await self._checked(answer, request)
         if problem or output is None:
             raise _Failed(f"its answer was not a valid output ({problem})")
         return output
@@ -243,9 +255,34 @@ class Simulator:
             log.exception("backend %s raised [%s]", self.backend.name, ref)
             raise _Failed(f"the {self.backend.name} backend had an internal error (ref {ref})") from None
 
+    async def _checked(self, answer: ToolOutput | dict[str, Any] | str,
+                       request: SimulationRequest) -> tuple[str | None, ToolOutput | None]:
+        """The output guard, in a worker thread when the answer is large or its schema costly to check
+        (parsing and validating are linear in the answer's size)."""
+        value = answer.value if isinstance(answer, ToolOutput) else answer
+        if isinstance(value, str):
+            large = len(value) > THREAD_BYTES
+        else:
+            size = measure_arguments(value, max_bytes=THREAD_BYTES, max_depth=self.max_argument_depth, quick=True)
+            large = not size.complete or size.bytes > THREAD_BYTES or size.depth > self.max_argument_depth
+        if large or self._schema_is_heavy(request.tool, "output"):
+            return await anyio.to_thread.run_sync(self._guard, answer, request)
+        return self._guard(answer, request)
+
     def _guard(self, answer: ToolOutput | dict[str, Any] | str,
                request: SimulationRequest) -> tuple[str | None, ToolOutput | None]:
         """(why the answer is refused, or None; the output when accepted)."""
+        try:
+            return self._judge(answer, request)
+        except RecursionError:
+            return "the output nests too deeply to check against the output schema", None
+        except Exception as e:  # a schema jsonschema cannot apply (a $ref loop, numbers beyond floats)
+            ref = failure_id()
+            log.warning("checking an output of %r failed [%s]: %r", request.tool.name, ref, e)
+            return f"the output could not be checked against the output schema (ref {ref})", None
+
+    def _judge(self, answer: ToolOutput | dict[str, Any] | str,
+               request: SimulationRequest) -> tuple[str | None, ToolOutput | None]:
         try:
             output = read_output(answer, expects_json=request.expects_json)
         except ValueError as e:

@@ -147,3 +147,43 @@ def test_unknown_tool_suggestions_in_a_large_catalogue_leave_the_loop_free() -> 
     took, stall, _ = anyio.run(main)
     assert took > 0.2, f"the lookup took {took:.2f} s: too little to show anything"
     assert stall < took / 3, f"the loop stalled {stall:.2f} s during a {took:.2f} s lookup"
+
+
+class Fixed:
+    """A backend written in the test that answers one fixed output (as tests/gtm_mcp/calls/
+    test_pipeline.py's stand-in does): how the guard treats an output is what is observed."""
+
+    name = "fixed"
+    repairable = False
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        self.output = output
+
+    async def simulate(self, request: Any) -> dict[str, Any]:
+        return self.output
+
+    async def health(self) -> Any:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_schemas_jsonschema_cannot_apply_are_simulator_failures_not_internal_errors() -> None:
+    tree = {"type": "object", "properties": {"l": {"$ref": "#"}, "r": {"$ref": "#"}}}
+    deep: Any = {}
+    for _ in range(1000):  # as a model could write it; jsonschema recurses per level
+        deep = {"l": deep}
+    tools = [ToolDefinition(name="tree", output_schema=tree),
+             ToolDefinition(name="tiny_steps", input_schema={"type": "object", "properties": {
+                 "n": {"type": "number", "multipleOf": 0.5}}})]
+    sim = Simulator(ToolCatalog(tools), Fixed(deep), SessionStore())
+
+    async def main() -> None:
+        nested = await sim.call("tree", {}, session_key="s")
+        assert nested.outcome.value == "simulator_failed" and "nests too deeply" in nested.text
+        huge = await sim.call("tiny_steps", {"n": 10**400}, session_key="s")  # beyond floats
+        assert huge.outcome.value == "simulator_failed" and "could not be applied" in huge.text
+
+    anyio.run(main)
+    assert "internal_error" not in sim.outcomes
