@@ -100,6 +100,9 @@ class Settings(BackendOptions):
     max_argument_bytes: int = setting(4 * 1024 * 1024, help="largest call arguments in bytes (as JSON); larger "
                                       "is an isError result")
     max_argument_depth: int = setting(64, help="deepest nesting of call arguments; deeper is an isError result")
+    cpu_threads: int = setting(2, commands=("serve",), help="worker threads for work whose size the input controls "
+                               "(large argument and output checks, uploads, reloads); few keep the event loop "
+                               "responsive, since Python threads share one interpreter lock")
     log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
 
     @model_validator(mode="after")

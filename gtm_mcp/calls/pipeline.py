@@ -24,7 +24,6 @@ from enum import StrEnum
 from typing import Any
 
 import anyio
-import anyio.to_thread
 
 from gtm_mcp.backends.base import Backend, BackendError
 from gtm_mcp.calls.arguments import check_arguments, format_problems
@@ -34,6 +33,7 @@ from gtm_mcp.contract import CallRecord, SimulationRequest, ToolDefinition, Tool
 from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT
 from gtm_mcp.sessions.store import Session, SessionStore
 from gtm_mcp.tools.catalog import MAX_NAME, ToolCatalog, closest_names
+from gtm_mcp.work import run_cpu
 
 log = logging.getLogger(__name__)
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
@@ -165,7 +165,7 @@ class Simulator:
     async def _unknown(self, name: str, session_key: str) -> CallResult:
         names = self.catalog.names()
         if len(names) > INLINE_CLOSEST:  # difflib over thousands of names: tens of milliseconds and more
-            close = await anyio.to_thread.run_sync(closest_names, name, names)
+            close = await run_cpu(closest_names, name, names)
         else:
             close = closest_names(name, names)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
@@ -191,7 +191,7 @@ class Simulator:
         if size.complete and ((size.bytes <= THREAD_BYTES and not self._schema_is_heavy(tool, "input"))
                               or size.bytes > self.max_argument_bytes or size.depth > self.max_argument_depth):
             return self._check_now(tool, arguments, size)  # small, or refused by the limits right away
-        return await anyio.to_thread.run_sync(self._check_now, tool, arguments, None if not size.complete else size)
+        return await run_cpu(self._check_now, tool, arguments, None if not size.complete else size)
 
     def _schema_is_heavy(self, tool: ToolDefinition, which: str) -> bool:
         """Whether checking against the tool's input or output schema may take long (cached per tool)."""
@@ -266,7 +266,7 @@ class Simulator:
             size = measure_arguments(value, max_bytes=THREAD_BYTES, max_depth=self.max_argument_depth, quick=True)
             large = not size.complete or size.bytes > THREAD_BYTES or size.depth > self.max_argument_depth
         if large or self._schema_is_heavy(request.tool, "output"):
-            return await anyio.to_thread.run_sync(self._guard, answer, request)
+            return await run_cpu(self._guard, answer, request)
         return self._guard(answer, request)
 
     def _guard(self, answer: ToolOutput | dict[str, Any] | str,

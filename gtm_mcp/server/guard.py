@@ -18,7 +18,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import anyio.to_thread
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -26,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gtm_mcp.calls.pipeline import failure_id
+from gtm_mcp.work import run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ async def json_body(request: Request) -> Any:
     raw = await request.body()
     try:
         if len(raw) > THREAD_PARSE_BYTES:
-            return await anyio.to_thread.run_sync(json.loads, raw)
+            return await run_cpu(json.loads, raw)
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise Refused(400, f"the body is not JSON: {e}") from None

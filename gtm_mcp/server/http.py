@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import anyio.to_thread
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.applications import Starlette
@@ -28,6 +27,7 @@ from gtm_mcp.server.guard import LOOPBACK, BodyLimit, HostOriginGuard, Refused, 
 from gtm_mcp.server.mcp_server import GTMServer
 from gtm_mcp.server.shims import shim_routes
 from gtm_mcp.tools.loader import parse_document, resolve_names
+from gtm_mcp.work import run_cpu
 
 __all__ = ["LOOPBACK", "build_http_app"]
 
@@ -39,7 +39,7 @@ class _JSON(Response):
 
 
 async def _json_in_thread(data: Any, status: int = 200) -> Response:
-    return _JSON(await anyio.to_thread.run_sync(lambda: json.dumps(data, ensure_ascii=False).encode()), status)
+    return _JSON(await run_cpu(lambda: json.dumps(data, ensure_ascii=False).encode()), status)
 
 
 def _parse_upload(doc: Any, source: str, fmt: str | None,
@@ -91,7 +91,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         fmt = request.query_params.get("format")
         source = request.query_params.get("source") or "admin"
         try:
-            tools, problems = await anyio.to_thread.run_sync(_parse_upload, doc, source, fmt, namespace)
+            tools, problems = await run_cpu(_parse_upload, doc, source, fmt, namespace)
         except ValueError as e:  # an unknown --format name
             raise Refused(400, str(e)) from None
         if problems:

@@ -18,6 +18,7 @@ from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import load_lenient, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+from gtm_mcp.work import tune_for_serving
 
 if TYPE_CHECKING:
     from gtm_mcp.sessions.redis_store import RedisSessionStore
@@ -83,6 +84,7 @@ def _safe_url(url: str) -> str:
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
+    tune_for_serving(settings.cpu_threads)
     simulator = simulator or build_simulator(settings)
     server = build_server(simulator, stdio=settings.transport == "stdio", page_size=settings.page_size)
     watchers = [DirectoryWatcher(simulator.catalog, d, interval_s=settings.watch_interval_s,

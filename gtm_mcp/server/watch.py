@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import anyio.to_thread
 
 from gtm_mcp.contract.definition import ToolDefinition
 from gtm_mcp.contract.errors import DuplicateToolError, ToolProblem
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import SUFFIXES, load_lenient
+from gtm_mcp.work import run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class DirectoryWatcher:
     async def sync_in_thread(self) -> None:
         """The same, with the scan and the parsing in a worker thread (a Seal-Tools file takes ~2 s
         to parse); only the catalog update runs on the event loop."""
-        self._apply_changes(await anyio.to_thread.run_sync(self._changes))
+        self._apply_changes(await run_cpu(self._changes))
 
     def _changes(self) -> _Changes:
         """What changed on disk, with the changed files already parsed (no catalog access: this

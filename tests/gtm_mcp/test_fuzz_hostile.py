@@ -250,4 +250,4 @@ def test_report_hostile_figures(server: ServerProcess, tmp_path: Path) -> None:
     """Runs last in this module: the figures of both hostile tests, and the server still serving."""
     health = _alive(server)
     print(f"\nhostile (all): {TALLY.line()}; server outcomes {health['calls']}")
-    assert TALLY.calls > 100 and TALLY.worst < CALL_BUDGET_S
+    assert TALLY.calls >= 90 and TALLY.worst < CALL_BUDGET_S
