@@ -123,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     except (ValueError, ImportError, OSError) as e:
-        print(f"gtm-mcp: cannot start the {settings.backend} backend: {e}", file=sys.stderr)
+        print(f"gtm-mcp: cannot start: {e}", file=sys.stderr)
         return 1
     if settings.transport == "http" and (problem := _cannot_bind(settings.host, settings.port)):
         print(f"gtm-mcp: cannot listen on {settings.host}:{settings.port}: {problem}; choose another --port",

@@ -97,6 +97,12 @@ class LocalBackend:
         if not options.model:
             raise ValueError("the local backend needs --model: a transformers folder, a .gguf file or a "
                              "packaged model name (smollm2)")
+        from gtm_mcp.extras import missing_modules
+
+        if missing := missing_modules(("torch", "transformers")):
+            raise ImportError(f"--backend local needs the 'local' extra and torch ({', '.join(missing)} not "
+                              "installed): pip install torch 'gtm-mcp[local]' (CPU torch: add --index-url "
+                              "https://download.pytorch.org/whl/cpu)")
         return cls(options.model, device=options.device, dtype=options.dtype, max_new_tokens=options.max_new_tokens,
                    temperature=options.temperature, context_window=options.context_window,
                    timeout_s=max(options.timeout_s, 1.0), constrained=options.structured_output,
@@ -184,15 +190,15 @@ class LocalBackend:
             if self._model is not None:
                 return
             if self._load_error is not None:
-                raise BackendError(self._load_error, public=self._load_public)
+                raise BackendError(self._load_public)
             try:
                 await anyio.to_thread.run_sync(self._load)
             except Exception:
                 ref = secrets.token_hex(4)
                 log.exception("cannot load the local model %r [%s]", self.model_spec, ref)
                 self._load_error = f"cannot load the local model {self.model_spec!r} (ref {ref}: see the server log)"
-                self._load_public = f"the local model could not be loaded (ref {ref})"
-                raise BackendError(self._load_error, public=self._load_public) from None
+                self._load_public = f"cannot load the local model (ref {ref}; the server log has the details)"
+                raise BackendError(self._load_public) from None
 
     def _load(self) -> None:
         start = time.perf_counter()

@@ -84,7 +84,8 @@ def test_local_generation_failure_shows_an_id(tiny_model: str, caplog: pytest.Lo
 def test_local_load_failure_shows_neither_the_exception_nor_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-model"
     result = call(LocalBackend(str(missing)))
-    assert "could not be loaded" in result.text and str(missing) not in result.text
+    assert "cannot load the local model (ref" in result.text and str(missing) not in result.text
+    assert result.text.count("(ref ") == 1  # one id, the one the log has the details under
     ref_in(result.text)
 
 
