@@ -18,6 +18,9 @@ examples:
   gtm-mcp check tools/ more_tools.jsonl           # lint tool files; exit 1 on any problem
   gtm-mcp mirror "npx -y @modelcontextprotocol/server-filesystem /tmp" -o fs_tools.json  # copy a real server's tools
   gtm-mcp serve --mirror http://127.0.0.1:9000/mcp  # simulate a live server's tools
+  gtm-mcp serve --mirror "uvx mcp-server-time" --real get_current_time --warmup 2  # hybrid: real after 2 calls
+  gtm-mcp serve --record run.jsonl                # record every call; later: gtm-mcp serve --replay run.jsonl
+  gtm-mcp serve --faults flaky --fault-seed 3     # inject errors, timeouts and latency (reproducibly)
   gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
   gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
   gtm-mcp export --format verl tools.json -o verl_tools.json      # a tool list veRL's MCP tool accepts
@@ -71,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--namespace", choices=["auto", "always", "never"], default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print problems only")
 
-    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file")
+    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file (with its "
+                            "argument-checking profile in each tool's _meta)")
     mirror.add_argument("target", help="http(s) URL of the server, or the command that starts it over stdio")
     mirror.add_argument("--out", "-o", help="file to write (default: stdout)")
 
@@ -96,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"),
                        help="Bearer token of the admin routes (prefer GTM_MCP_ADMIN_TOKEN or --admin-token-file)")
     tools.add_argument("--admin-token-file", metavar="FILE", help="read the admin token from this file")
+    tools.add_argument("--check-profile", choices=["strict", "pydantic", "zod"],
+                       help="add: check the added tools' arguments like this (default: as each tool says, else "
+                       "the server's --check-profile)")
     return parser
 
 
@@ -106,6 +113,7 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import anyio
 
+    from gtm_mcp.calls.routing import RoutingError
     from gtm_mcp.config import ConfigError, load_settings
     from gtm_mcp.contract.errors import ToolLoadError
     from gtm_mcp.server.runtime import build_simulator, serve, setup_logging
@@ -122,6 +130,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"gtm-mcp: refusing to start, {e}\n(use --skip-invalid to serve the valid tools anyway)",
               file=sys.stderr)
         return 1
+    except RoutingError as e:
+        print(f"gtm-mcp: refusing to start, {e}", file=sys.stderr)
+        return 2
     except (ValueError, ImportError, OSError) as e:
         print(f"gtm-mcp: cannot start: {e}", file=sys.stderr)
         return 1
@@ -166,16 +177,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_mirror(args: argparse.Namespace) -> int:
     import anyio
 
-    from gtm_mcp.tools.mirror import fetch_tool_list
+    from gtm_mcp.tools.mirror_profile import fetch_profiled, with_profile
 
     try:
-        entries = anyio.run(fetch_tool_list, args.target)
+        entries, detection = anyio.run(fetch_profiled, args.target)
     except Exception as e:  # any connection failure: say what could not be reached
         while isinstance(e, BaseExceptionGroup) and e.exceptions:
             e = e.exceptions[0]
         print(f"gtm-mcp: cannot list the tools of {args.target}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    text = json.dumps({"tools": entries}, indent=2, ensure_ascii=False)
+    print(f"argument checking: {detection.profile} ({detection.evidence})", file=sys.stderr)
+    text = json.dumps({"tools": with_profile(entries, detection.profile)}, indent=2, ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -209,7 +221,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     async def once() -> Any:
         try:
-            return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
+            async with simulator:
+                return await simulator.call(args.tool, arguments, session_key="cli", meta=meta)
         finally:
             await simulator.backend.aclose()
 
@@ -271,7 +284,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
                     except ValueError as e:
                         print(f"gtm-mcp: {e}", file=sys.stderr)
                         return 2
-                    response = client.post("/admin/tools", json=document, params={"source": path})
+                    params = {"source": path, **({"check_profile": args.check_profile} if args.check_profile
+                                                  else {})}
+                    response = client.post("/admin/tools", json=document, params=params)
                     if not response.is_success:
                         break
                     print(f"{path}: added {len(response.json()['added'])} tool(s)")

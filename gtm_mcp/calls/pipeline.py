@@ -7,8 +7,11 @@ Each step is one method, in the order a call travels:
 2. `_session`: the episode's world, after the call's `_meta` steering (reset, session context);
 3. `_check`: the argument limits and check (nothing reaches a backend when it fails); large
    arguments, and schemas that are costly to check, are checked in a worker thread;
-4. `_answer`: the backend's output through the output guard (parse, validate, one repair round);
-5. `_record`: the session keeps the call, as the tool saw it and as it answered.
+4. `_answer`: where the answer comes from: the router (`routing.py`) picks the cassette, the real
+   server or `_simulate` (the backend's output through the output guard: parse, validate, one
+   repair round) and applies injected faults;
+5. `_record`: the session keeps the call, as the tool saw it and as it answered (and the router's
+   recorder writes it to the cassette).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from typing import Any
 import anyio
 
 from gtm_mcp.backends.base import Backend, BackendError
-from gtm_mcp.calls.arguments import check_arguments, format_problems
+from gtm_mcp.calls.checking import ArgumentCheck, check_call
 from gtm_mcp.calls.limits import THREAD_BYTES, ArgumentSize, limit_problem, measure_arguments, schema_is_heavy
 from gtm_mcp.calls.output import output_problem, read_output
+from gtm_mcp.calls.routing import Answer, Router, Unanswered
 from gtm_mcp.contract import CallRecord, SimulationRequest, ToolDefinition, ToolOutput
-from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT
+from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT, META_WORLD
 from gtm_mcp.sessions.store import Session, SessionStore
+from gtm_mcp.sessions.world import WorldError, check_world
 from gtm_mcp.tools.catalog import MAX_NAME, ToolCatalog, closest_names
 from gtm_mcp.work import run_cpu
 
@@ -49,6 +54,9 @@ class Outcome(StrEnum):
     UNKNOWN_TOOL = "unknown_tool"
     BAD_ARGUMENTS = "bad_arguments"
     SIMULATOR_FAILED = "simulator_failed"
+    UPSTREAM_FAILED = "upstream_failed"  # hybrid: the real server could not answer
+    NOT_RECORDED = "not_recorded"  # replay: the cassette never recorded this call
+    INJECTED_FAULT = "injected_fault"  # an error or timeout injected on purpose (faults)
     INTERNAL_ERROR = "internal_error"
 
 
@@ -79,15 +87,9 @@ class CallResult:
         return cls(outcome, ToolOutput(text, is_error=True), session, dict(meta))
 
 
-@dataclass(frozen=True)
-class ArgumentCheck:
-    """The argument check's verdict: the arguments as the tool sees them, problems (the call is
-    refused when there is any) and warnings (accepted, but a strict API would have refused)."""
-
-    arguments: dict[str, Any]
-    problems: str | None = None
-    warnings: tuple[str, ...] = ()
-    unchecked: bool = False  # the schema could not be applied to these arguments: the simulator's failure
+__all__ = ["META_ORIGIN", "META_WARNINGS", "ArgumentCheck", "CallResult", "Outcome", "Simulator"]
+#: `_meta` key of an accepted result that a strict API would have refused: what it would have said.
+META_WARNINGS = "gtm-mcp/warnings"
 
 
 def failure_id() -> str:
@@ -99,21 +101,34 @@ class Simulator:
     """Answers tool calls. One per server; shared by every session and transport."""
 
     def __init__(self, catalog: ToolCatalog, backend: Backend, sessions: SessionStore, *, seed: int = 0,
-                 allow_extra_params: bool = False, call_timeout_s: float = 120.0,
-                 max_output_bytes: int = 1024 * 1024, max_argument_bytes: int = 4 * 1024 * 1024,
+                 allow_extra_params: bool = False, check_profile: str = "strict", call_timeout_s: float = 120.0,
+                 max_output_bytes: int = 1024 * 1024, router: Router | None = None,
+                 invent_json: bool = False, max_argument_bytes: int = 4 * 1024 * 1024,
                  max_argument_depth: int = 64) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
         self.seed = seed
         self.allow_extra_params = allow_extra_params
+        #: the argument-checking profile of tools that name none (gtm_mcp/calls/checking.py)
+        self.check_profile = check_profile
         self.call_timeout_s = call_timeout_s
         self.max_output_bytes = max_output_bytes
         self.max_argument_bytes = max_argument_bytes
         self.max_argument_depth = max_argument_depth
         self._heavy: dict[tuple[int, str], tuple[ToolDefinition, bool]] = {}  # (id(tool), which) -> (tool, heavy)
+        self.router = router or Router()
+        self.invent_json = invent_json  # tools without an output schema answer JSON objects (the old way)
         self.outcomes: Counter[str] = Counter()
         self.started = time.time()
+
+    async def __aenter__(self) -> Simulator:
+        """Start what outlives single calls: real-server connections, the cassette recorder."""
+        await self.router.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.router.__aexit__(*exc)
 
     async def call(self, name: str, arguments: Any, *, session_key: str,
                    meta: Mapping[str, Any] | None = None) -> CallResult:
@@ -134,13 +149,18 @@ class Simulator:
         tool = self.catalog.get(name)
         if tool is None:
             return await self._unknown(name, session_key)
-        session = self._session(session_key, meta)
-        check = await self._check(tool, arguments)
-        if check.unchecked:
-            return CallResult.error(Outcome.SIMULATOR_FAILED, f"The tool simulator failed for '{name}': "
-                                    f"{check.problems}. The call was not executed.", session_key)
+        try:
+            session = self._session(session_key, meta)
+        except WorldError as e:
+            return CallResult.error(Outcome.BAD_ARGUMENTS, f"_meta['{META_WORLD}'] refused: {e}; nothing was "
+                                    "executed.", session_key)
+        try:
+            check = await self._check(tool, arguments)
+        except _Unchecked as unchecked:
+            return CallResult.error(Outcome.SIMULATOR_FAILED, f"The tool simulator failed for '{name}': {unchecked}. "
+                                    "The call was not executed.", session_key)
         if check.problems is not None:
-            self._record(session, CallRecord(name, check.arguments, check.problems, True))
+            await self._record(session, CallRecord(name, check.arguments, check.problems, True))
             return CallResult.error(Outcome.BAD_ARGUMENTS, check.problems, session_key)
         hidden = [h for h in (session.hidden_context, meta.get(META_HIDDEN_CONTEXT)) if isinstance(h, str) and h]
         request = SimulationRequest(
@@ -148,16 +168,23 @@ class Simulator:
             history=tuple(session.history), hidden_context="\n".join(hidden) or None, seed=self.seed,
             state=session.state, world=session.world)
         try:
-            output = await self._answer(request)
+            answer = await self._answer(request)
         except _Failed as failed:
             text = f"The tool simulator failed for '{name}': {failed}. The call was not executed; retrying may help."
             log.warning("simulator failed for %s (session %s): %s", name, session_key, failed)
             return CallResult.error(Outcome.SIMULATOR_FAILED, text, session_key)
-        self._record(session, CallRecord(name, check.arguments, output.value, output.is_error))
-        outcome = Outcome.TOOL_ERROR if output.is_error else Outcome.OK
-        result_meta: dict[str, Any] = {META_ORIGIN: "simulated"}
+        except Unanswered as unanswered:
+            level = logging.WARNING if unanswered.kind == "upstream_failed" else logging.INFO
+            log.log(level, "%s for %s (session %s): %s", unanswered.kind, name, session_key, unanswered)
+            return CallResult.error(Outcome(unanswered.kind), str(unanswered), session_key)
+        if answer.executed:
+            truth = answer.recorded
+            await self._record(session, CallRecord(name, check.arguments, truth.value, truth.is_error, answer.origin))
+        output = answer.output
+        outcome = Outcome(answer.outcome) if answer.outcome else Outcome.TOOL_ERROR if output.is_error else Outcome.OK
+        result_meta: dict[str, Any] = {META_ORIGIN: answer.origin, **answer.meta}
         if check.warnings:
-            result_meta["gtm-mcp/warnings"] = list(check.warnings)
+            result_meta[META_WARNINGS] = list(check.warnings)
         return CallResult(outcome, output, session_key, result_meta)
 
     # -- the steps -----------------------------------------------------------------------------
@@ -177,13 +204,20 @@ class Simulator:
         session = self.sessions.get(session_key)
         if meta.get(META_RESET) is True:
             session.reset()
+        if META_WORLD in meta:
+            world = check_world(meta[META_WORLD], f"_meta['{META_WORLD}']")
+            if world != session.world:
+                session.declare_world(world)
         if isinstance(meta.get(META_SESSION_CONTEXT), str):
             session.hidden_context = meta[META_SESSION_CONTEXT]
         return session
 
     async def _check(self, tool: ToolDefinition, arguments: Any) -> ArgumentCheck:
-        """The check on the event loop for small arguments and ordinary schemas (a few microseconds
-        more than the check itself); in a worker thread otherwise."""
+        """The size and depth limits, then the tool's checking profile (the backend sees the
+        arguments as the real tool would have: coerced values, undeclared keys dropped). On the
+        event loop for small arguments and ordinary schemas (a few microseconds more than the check
+        itself), in the CPU-work pool otherwise. Raises `_Unchecked` for a schema that cannot be
+        applied."""
         if not isinstance(arguments, dict):
             return self._check_now(tool, arguments, None)
         size = measure_arguments(arguments, max_bytes=self.max_argument_bytes, max_depth=self.max_argument_depth,
@@ -212,21 +246,25 @@ class Simulator:
             if refused is not None:
                 return ArgumentCheck({}, refused)  # too big to keep in the session's history either
         try:
-            problems = check_arguments(tool, arguments, allow_extra=self.allow_extra_params)
+            return check_call(tool, arguments, default_profile=self.check_profile,
+                              allow_extra=self.allow_extra_params)
         except Exception as e:  # a schema jsonschema cannot apply (a $ref loop, numbers beyond floats)
             ref = failure_id()
             log.warning("checking arguments of %r failed [%s]: %r", tool.name, ref, e)
-            return ArgumentCheck({}, f"its input schema could not be applied to these arguments (ref {ref})",
-                                 unchecked=True)
-        if problems:
-            return ArgumentCheck(arguments if isinstance(arguments, dict) else {}, format_problems(tool, problems))
-        return ArgumentCheck(arguments)
+            raise _Unchecked(f"its input schema could not be applied to these arguments (ref {ref})") from None
 
     def output_schema_for(self, tool: ToolDefinition) -> dict[str, Any] | None:
-        """The schema a JSON answer must satisfy (None: the tool answers in text)."""
-        return tool.output_schema or ANY_OBJECT
+        """The schema a JSON answer must satisfy (None: the tool answers in text, as real tools
+        without an output schema do, unless `invent_json` asks for an invented JSON object)."""
+        if tool.output_schema is not None:
+            return tool.output_schema
+        return ANY_OBJECT if self.invent_json else None
 
-    async def _answer(self, request: SimulationRequest) -> ToolOutput:
+    async def _answer(self, request: SimulationRequest) -> Answer:
+        """Where the answer comes from: the router picks the cassette, the real server or the simulator."""
+        return await self.router.answer(request, self._simulate)
+
+    async def _simulate(self, request: SimulationRequest) -> Answer:
         answer = await self._ask(request)
         problem, output = await self._checked(answer, request)
         if problem and self.backend.repairable:
@@ -236,7 +274,7 @@ class Simulator:
             problem, output = await self._checked(answer, request)
         if problem or output is None:
             raise _Failed(f"its answer was not a valid output ({problem})")
-        return output
+        return Answer(output)
 
     async def _ask(self, request: SimulationRequest) -> ToolOutput | dict[str, Any] | str:
         try:
@@ -257,8 +295,8 @@ class Simulator:
 
     async def _checked(self, answer: ToolOutput | dict[str, Any] | str,
                        request: SimulationRequest) -> tuple[str | None, ToolOutput | None]:
-        """The output guard, in a worker thread when the answer is large or its schema costly to check
-        (parsing and validating are linear in the answer's size)."""
+        """The output guard, in the CPU-work pool when the answer is large or its schema costly to
+        check (parsing and validating are linear in the answer's size)."""
         value = answer.value if isinstance(answer, ToolOutput) else answer
         if isinstance(value, str):
             large = len(value) > THREAD_BYTES
@@ -300,14 +338,20 @@ class Simulator:
             return f"the output must be a JSON object, got {type(output.value).__name__}", None
         return None, output
 
-    def _record(self, session: Session, record: CallRecord) -> None:
+    async def _record(self, session: Session, record: CallRecord) -> None:
         session.record(record)
+        await self.router.record(session.key, session.state, session.hidden_context, self.catalog.get(record.tool),
+                                 record)
 
     def stats(self) -> dict[str, Any]:
         return {"tools": len(self.catalog), "catalog_version": self.catalog.version,
                 "calls": dict(self.outcomes), "uptime_s": round(time.time() - self.started, 1),
-                **self.sessions.stats()}
+                **self.sessions.stats(), **self.router.stats()}
 
 
 class _Failed(Exception):
     pass
+
+
+class _Unchecked(Exception):
+    """The tool's input schema could not be applied to the arguments (the simulator's failure)."""

@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import anyio.to_thread
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.applications import Starlette
@@ -20,12 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gtm_mcp.calls.checking import PROFILES
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.definition import ToolDefinition
 from gtm_mcp.contract.errors import DuplicateToolError, ToolProblem
 from gtm_mcp.server.guard import LOOPBACK, BodyLimit, HostOriginGuard, Refused, guarded, json_body, security_settings
 from gtm_mcp.server.mcp_server import GTMServer
 from gtm_mcp.server.shims import shim_routes
+from gtm_mcp.sessions.store import Session
+from gtm_mcp.sessions.world import WorldError, check_world
 from gtm_mcp.tools.loader import parse_document, resolve_names
 from gtm_mcp.work import run_cpu
 
@@ -42,10 +46,12 @@ async def _json_in_thread(data: Any, status: int = 200) -> Response:
     return _JSON(await run_cpu(lambda: json.dumps(data, ensure_ascii=False).encode()), status)
 
 
-def _parse_upload(doc: Any, source: str, fmt: str | None,
-                  namespace: Any) -> tuple[list[ToolDefinition], list[ToolProblem]]:
+def _parse_upload(doc: Any, source: str, fmt: str | None, namespace: Any,
+                  profile: str | None) -> tuple[list[ToolDefinition], list[ToolProblem]]:
     """An admin upload's tools and problems (worker thread: linear in the document's size)."""
     tools, problems = parse_document(doc, source, fmt, kind="admin")
+    if profile is not None:  # every tool of the document checks its arguments this way
+        tools = [t.model_copy(update={"check_profile": profile}) for t in tools]
     tools, clashes = resolve_names(tools, namespace)
     return tools, problems + clashes
 
@@ -79,7 +85,8 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
     async def list_tools(request: Request) -> Response:
         authorise(request)
         return await _json_in_thread({"tools": [{"name": t.name, "description": t.description[:200],
-                                                 "source": t.source, "server": t.server}
+                                                 "source": t.source, "server": t.server,
+                                                 "check_profile": t.check_profile}
                                                 for t in simulator.catalog.tools()]})
 
     async def add_tools(request: Request) -> Response:
@@ -87,11 +94,14 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         namespace = request.query_params.get("namespace", "auto")
         if namespace not in ("auto", "always", "never"):
             raise Refused(400, "namespace must be auto, always or never")
+        profile = request.query_params.get("check_profile")
+        if profile is not None and profile not in PROFILES:
+            raise Refused(400, f"check_profile must be one of {', '.join(PROFILES)}")
         doc = await json_body(request)
         fmt = request.query_params.get("format")
         source = request.query_params.get("source") or "admin"
         try:
-            tools, problems = await run_cpu(_parse_upload, doc, source, fmt, namespace)
+            tools, problems = await run_cpu(_parse_upload, doc, source, fmt, namespace, profile)
         except ValueError as e:  # an unknown --format name
             raise Refused(400, str(e)) from None
         if problems:
@@ -121,18 +131,29 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         if request.method == "DELETE":
             return JSONResponse({"dropped": simulator.sessions.drop(key)})
         if request.method == "PUT":
-            body = await json_body(request)
-            context = body.get("hidden_context", ...) if isinstance(body, dict) else ...
-            if context is ... or (context is not None and not isinstance(context, str)):
-                raise Refused(400, 'send {"hidden_context": "text" | null}')
-            simulator.sessions.set_hidden_context(key, context)
-            return JSONResponse({"key": key, "hidden_context": context})
+            data = await json_body(request)
+            context = data.get("hidden_context") if isinstance(data, dict) else ...
+            if not isinstance(data, dict) or not ({"hidden_context", "world"} & set(data)) or (
+                    context is not None and not isinstance(context, str)):
+                raise Refused(400, 'send {"hidden_context": "text" | null, "world": {...}}')
+            try:  # a declared world starts the session again from it
+                world = await run_cpu(check_world, data["world"]) if data.get("world") is not None else None
+            except WorldError as e:
+                raise Refused(400, str(e)) from None
+
+            def change(target: Session) -> None:
+                if "world" in data:
+                    target.declare_world(world)
+                if "hidden_context" in data:
+                    target.hidden_context = context
+
+            target = await anyio.to_thread.run_sync(simulator.sessions.edit, key, change)
+            return JSONResponse({"key": key, "hidden_context": target.hidden_context, "world": target.world})
         found = simulator.sessions.peek(key)
         if found is None:
             raise Refused(404, f"no session {key!r}")
         return await _json_in_thread({**found.summary(), "hidden_context": found.hidden_context,
-                                      "history": [{"tool": c.tool, "arguments": c.arguments, "result": c.result,
-                                                   "is_error": c.is_error} for c in found.history]})
+                                      "world": found.world, "history": [c.to_json() for c in found.history]})
 
     routes = [
         Route("/healthz", guarded(healthz), methods=["GET"]),

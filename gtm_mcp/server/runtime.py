@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import anyio
 
 from gtm_mcp.backends import BackendOptions, create_backend
 from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.calls.routing import build_router, replay_tools
 from gtm_mcp.config import Settings
 from gtm_mcp.contract.errors import ToolLoadError
 from gtm_mcp.server.mcp_server import GTMServer, build_server
@@ -18,6 +23,7 @@ from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import load_lenient, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+from gtm_mcp.tools.mirror_profile import mirror_tools_profiled
 from gtm_mcp.work import tune_for_serving
 
 if TYPE_CHECKING:
@@ -35,10 +41,18 @@ def setup_logging(level: str = "INFO") -> None:
 def build_simulator(settings: Settings) -> Simulator:
     """Load the tools and build the backend; raises ToolLoadError for bad definitions (unless
     `skip_invalid`, which logs them and serves the rest)."""
-    tools, problems = load_lenient(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
+    # --replay alone serves the tools its cassette recorded (instead of the bundled examples)
+    replay_only = bool(settings.replay) and not (settings.tools or settings.mirror or settings.watch)
+    paths = [] if replay_only else settings.tool_paths()
+    tools, problems = load_lenient(paths, fmt=settings.format, namespace=settings.namespace)
+    if replay_only:
+        tools += replay_tools(settings.replay)
     for spec in settings.mirror:
         try:
-            tools += anyio.run(mirror_tools, spec)
+            if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
+                tools += anyio.run(mirror_tools_profiled, spec)
+            else:
+                tools += anyio.run(mirror_tools, spec)
         except ToolLoadError as e:
             problems += e.problems
     tools, clashes = resolve_names(tools, settings.namespace)
@@ -50,9 +64,11 @@ def build_simulator(settings: Settings) -> Simulator:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = build_session_store(settings)
+    router = build_router(settings, tools)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                     allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
-                     max_output_bytes=settings.max_output_bytes, max_argument_bytes=settings.max_argument_bytes,
+                     allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
+                     call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
+                     router=router, invent_json=settings.invent_json, max_argument_bytes=settings.max_argument_bytes,
                      max_argument_depth=settings.max_argument_depth)
 
 
@@ -65,7 +81,7 @@ def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
             return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
                                      max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
                                      max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
-                                     lock_wait_s=settings.call_timeout_s + 10,
+                                     lock_wait_s=settings.call_timeout_s + 10, world=settings.declared_world(),
                                      max_session_bytes=settings.max_session_bytes)
         except ImportError:
             raise
@@ -73,7 +89,8 @@ def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
             raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
                              f"{type(e).__name__}: {e}") from None
     return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                        max_history=settings.max_history, max_session_bytes=settings.max_session_bytes)
+                        max_history=settings.max_history, world=settings.declared_world(),
+                        max_session_bytes=settings.max_session_bytes)
 
 
 def _safe_url(url: str) -> str:
@@ -95,7 +112,7 @@ async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
              settings.transport if settings.transport == "stdio"
              else f"http://{settings.host}:{settings.port}/mcp")
     try:
-        async with anyio.create_task_group() as tg:
+        async with simulator, anyio.create_task_group() as tg:
             for watcher in watchers:
                 tg.start_soon(watcher.run)
             if settings.transport == "http":
@@ -115,6 +132,29 @@ async def _serve_stdio(server: GTMServer) -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT once it has stopped, which kills the process before
+        `serve` can close what it opened (cassette episodes, real-server connections, the backend):
+        here a signal only stops the server, and `serve` returns normally."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 async def _serve_http(server: GTMServer, simulator: Simulator, settings: Settings) -> None:
     import uvicorn
 
@@ -126,4 +166,4 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
                          retrieve_tool=settings.retrieve_tool)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
-    await uvicorn.Server(config).serve()
+    await _graceful_server_class()(config).serve()

@@ -19,7 +19,7 @@ runs, so a long model call keeps it and a replica killed mid-call blocks its ses
 `lock_ttl_s`. Sessions travel as JSON (`gtm_mcp.sessions.codec`): a backend that keeps a non-JSON
 object in `Session.state` makes the call fail with a `SessionStateError` naming it.
 
-The admin routes (`peek`, `drop`, `set_hidden_context`, `summaries`) use a synchronous client with
+The admin routes (`peek`, `drop`, `edit`, `summaries`) use a synchronous client with
 a 2-second socket timeout: they are operator actions, one or two local round trips each. `stats()`
 reads only figures kept in this process (the health route never waits on Redis).
 """
@@ -30,7 +30,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -99,8 +99,10 @@ class RedisSessionStore:
 
     def __init__(self, url: str, *, prefix: str = "gtm-mcp:", max_sessions: int = 10_000,
                  idle_ttl_s: float = 3600.0, max_history: int = 200, lock_ttl_s: float = 10.0,
-                 lock_wait_s: float = 130.0, max_session_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 lock_wait_s: float = 130.0, world: dict[str, Any] | None = None,
+                 max_session_bytes: int = DEFAULT_MAX_BYTES) -> None:
         redis, _ = _redis_modules()
+        self.world = world  # the declared initial world of every new session (`--world FILE`), if any
         self.url = url
         self.prefix = prefix
         self.max_sessions = max_sessions
@@ -122,7 +124,7 @@ class RedisSessionStore:
         """The stored session (or a new one when there is none), with this store's limits."""
         if document:
             return session_from_json(document, max_history=self.max_history, max_bytes=self.max_session_bytes)
-        return Session(key=key, max_history=self.max_history, max_bytes=self.max_session_bytes)
+        return Session(key=key, max_history=self.max_history, world=self.world, max_bytes=self.max_session_bytes)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -271,8 +273,9 @@ class RedisSessionStore:
         deleted, _ = pipe.execute()
         return bool(deleted)
 
-    def set_hidden_context(self, key: str, text: str | None) -> None:
-        """Set the session's hidden context, taking its lock like a call does (waits at most 2 s)."""
+    def edit(self, key: str, change: Callable[[Session], None]) -> Session:
+        """Apply `change` to the session outside any call, taking its lock like a call does (waits at
+        most 2 s), and save it; returns the session as saved."""
         token = secrets.token_hex(8)
         acquire = self._sync.register_script(_ACQUIRE)
         deadline = time.monotonic() + 2.0
@@ -285,13 +288,14 @@ class RedisSessionStore:
             time.sleep(0.01)
         try:
             session = self._session(key, value)
-            session.hidden_context = text
+            change(session)
             self._sync.register_script(_SAVE)(
                 keys=[self._lock(key), self._doc(key), self._index],
                 args=[token, session_to_json(session), int(self.idle_ttl_s * 1000), f"{time.time():.6f}", key,
                       self.max_sessions, f"{self.prefix}s:"])
         finally:
             self._sync.register_script(_RELEASE)(keys=[self._lock(key)], args=[token])
+        return session
 
     def sweep(self, now: float | None = None) -> int:
         """Forget index entries of sessions idle past the TTL (Redis expired their documents)."""

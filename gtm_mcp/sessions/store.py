@@ -2,7 +2,7 @@
 
 Every store offers the same interface (`SessionStore` here; `RedisSessionStore` shares sessions
 between server processes): `lease(key)` gives one call exclusive use of a session and keeps what the
-call changed; `get`, `peek`, `drop`, `set_hidden_context`, `summaries`, `stats` serve the admin
+call changed; `get`, `peek`, `drop`, `edit`, `summaries`, `stats` serve the admin
 routes and tests.
 
 A session is bounded in calls (`max_history`) and in bytes (`max_bytes`: its history as JSON plus
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +90,7 @@ class Session:
             self._drop_oldest()
 
     def reset(self) -> None:
+        """A new episode: history and backend memory go; a declared world stays, to start from again."""
         self.history.clear()
         self._sizes.clear()
         self.state.clear()
@@ -97,9 +98,19 @@ class Session:
         self.calls = 0
         self.history_bytes = self.state_bytes = 0
 
+    def declare_world(self, world: dict[str, Any] | None) -> None:
+        """Start the episode again from `world` (its declared initial state; None: undeclared)."""
+        self.history.clear()
+        self._sizes.clear()
+        self.state.clear()
+        self.calls = 0
+        self.history_bytes = self.state_bytes = 0
+        self.world = world
+
     def summary(self) -> dict[str, Any]:
         return {"key": self.key, "calls": self.calls, "history": len(self.history),
                 "history_bytes": self.history_bytes, "hidden_context": self.hidden_context is not None,
+                "world": self.world is not None,
                 "idle_s": round(time.monotonic() - self.last_used, 1)}
 
 
@@ -111,8 +122,9 @@ class SessionStore:
     name = "memory"
 
     def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200,
-                 max_session_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 world: dict[str, Any] | None = None, max_session_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_sessions = max_sessions
+        self.world = world  # the declared initial world of every new session (`--world FILE`), if any
         self.idle_ttl_s = idle_ttl_s
         self.max_history = max_history
         self.max_session_bytes = max_session_bytes
@@ -144,7 +156,8 @@ class SessionStore:
             self.expired += 1
             session = None
         if session is None:
-            session = Session(key=key, max_history=self.max_history, max_bytes=self.max_session_bytes)
+            session = Session(key=key, max_history=self.max_history, world=self.world,
+                              max_bytes=self.max_session_bytes)
             self._sessions[key] = session
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
@@ -160,9 +173,11 @@ class SessionStore:
     def drop(self, key: str) -> bool:
         return self._sessions.pop(key, None) is not None
 
-    def set_hidden_context(self, key: str, text: str | None) -> None:
-        """Set (or clear) the session's hidden context for its later calls."""
-        self.get(key).hidden_context = text
+    def edit(self, key: str, change: Callable[[Session], None]) -> Session:
+        """Apply `change` to the session (created on first use) outside any call; returns it."""
+        session = self.get(key)
+        change(session)
+        return session
 
     def sweep(self, now: float | None = None) -> int:
         """Drop every session idle for longer than the TTL; returns how many were dropped."""

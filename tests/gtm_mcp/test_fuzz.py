@@ -77,11 +77,12 @@ async def call_all(simulator: Simulator, tools, argument_sets) -> None:
                     continue
                 with anyio.fail_after(5):  # never hangs
                     result = await client.call_tool(tool.name, arguments)
-                if not result.is_error:
+                if not result.is_error and tool.output_schema is not None:
                     assert isinstance(result.structured_content, dict)
-                    if tool.output_validator is not None:
-                        assert tool.output_validator.is_valid(result.structured_content)
+                    assert tool.output_validator.is_valid(result.structured_content)
                     assert json.loads(result.content[0].text) == result.structured_content
+                elif not result.is_error:  # no output schema: a text answer
+                    assert result.structured_content is None and result.content[0].text.strip()
                 else:
                     assert result.content[0].text.strip()
         with anyio.fail_after(5):  # still alive
