@@ -26,6 +26,26 @@ LONG = ToolDefinition(name="get_report", input_schema={"type": "object"}, output
     "type": "object", "properties": {"text": {"type": "string", "minLength": 400}}, "required": ["text"]})
 
 
+class Fixed:
+    """A backend written in the test that answers one fixed output (as tests/gtm_mcp/calls/
+    test_pipeline.py's stand-in does): how the guard treats an output is what is observed."""
+
+    name = "fixed"
+    repairable = False
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        self.output = output
+
+    async def simulate(self, request: Any) -> dict[str, Any]:
+        return self.output
+
+    async def health(self) -> Any:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
 def simulator(**kw: Any) -> Simulator:
     return Simulator(ToolCatalog([ANY, CODES, LONG]), SchemaBackend(), SessionStore(), **kw)
 
@@ -98,7 +118,8 @@ def test_checking_large_arguments_leaves_the_loop_free() -> None:
 
 def test_output_over_the_byte_limit_is_an_error_through_mcp() -> None:
     async def main(limit: int):
-        async with Client(build_server(simulator(max_output_bytes=limit))) as client:
+        sim = Simulator(ToolCatalog([LONG]), Fixed({"text": "x" * 400}), SessionStore(), max_output_bytes=limit)
+        async with Client(build_server(sim)) as client:
             return await client.call_tool("get_report", {})
 
     refused = anyio.run(main, 300)
@@ -147,26 +168,6 @@ def test_unknown_tool_suggestions_in_a_large_catalogue_leave_the_loop_free() -> 
     took, stall, _ = anyio.run(main)
     assert took > 0.2, f"the lookup took {took:.2f} s: too little to show anything"
     assert stall < took / 3, f"the loop stalled {stall:.2f} s during a {took:.2f} s lookup"
-
-
-class Fixed:
-    """A backend written in the test that answers one fixed output (as tests/gtm_mcp/calls/
-    test_pipeline.py's stand-in does): how the guard treats an output is what is observed."""
-
-    name = "fixed"
-    repairable = False
-
-    def __init__(self, output: dict[str, Any]) -> None:
-        self.output = output
-
-    async def simulate(self, request: Any) -> dict[str, Any]:
-        return self.output
-
-    async def health(self) -> Any:
-        return None
-
-    async def aclose(self) -> None:
-        return None
 
 
 def test_schemas_jsonschema_cannot_apply_are_simulator_failures_not_internal_errors() -> None:
