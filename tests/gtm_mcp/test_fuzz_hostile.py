@@ -137,8 +137,9 @@ async def _call(client: Client, name: str, arguments: Any, session: str) -> str:
         kind = "error" if result.is_error else "ok"
         if result.is_error:
             assert result.content and result.content[0].text.strip()
-        else:
-            assert isinstance(result.structured_content, dict)
+        else:  # JSON for tools with an output schema, text for the others
+            assert result.content and (result.structured_content is None or isinstance(result.structured_content,
+                                                                                       dict))
     except MCPError as e:  # a transport-level refusal (e.g. HTTP 413) must still be an answer
         kind = "refused"
         assert e.message
@@ -249,5 +250,7 @@ def test_random_hostile_definitions(server: ServerProcess, tools: list[tuple[str
 def test_report_hostile_figures(server: ServerProcess, tmp_path: Path) -> None:
     """Runs last in this module: the figures of both hostile tests, and the server still serving."""
     health = _alive(server)
-    print(f"\nhostile (all): {TALLY.line()}; server outcomes {health['calls']}")
-    assert TALLY.calls >= 90 and TALLY.worst < CALL_BUDGET_S
+    log = server.log.read_text(errors="replace") if server.log else ""
+    crashes = log.count("raised [")  # a backend raised (the agent saw a log id): worth a look, not a hang
+    print(f"\nhostile (all): {TALLY.line()}; server outcomes {health['calls']}; backend exceptions {crashes}")
+    assert TALLY.calls >= 80 and TALLY.worst < CALL_BUDGET_S
