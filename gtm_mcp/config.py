@@ -157,6 +157,16 @@ class Settings(BackendOptions):
                                 "(the old behaviour) instead of text")
     _declared_world: dict[str, Any] | None = PrivateAttr(default=None)
 
+    # MCP surface: resources, resource templates and prompts (loaded from the --tools files, watched
+    # directories, admin routes and --mirror), completion, logging, non-text tool content
+    mirror_probe: bool = setting(False, commands=("serve",),
+                                 help="--mirror also calls the mirrored server's read-only tools that need no "
+                                 "arguments once at start, to learn the content they return (images, audio, "
+                                 "embedded resources)")
+    mirror_max_content: int = setting(64 * 1024, commands=("serve",),
+                                      help="--mirror records a static resource's content up to this many bytes "
+                                      "(larger ones are simulated)")
+
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:
         if self.admin_token_file and not self.admin_token:

@@ -1,5 +1,6 @@
 """Streamable HTTP: the MCP endpoint at `/mcp` and `/mcp/<session>`, `/healthz`, and admin routes
-for run-time tool registration and session inspection.
+for run-time registration (tools, and the resources and prompts a posted document holds) and
+session inspection.
 
 Every route passes the same Host/Origin check as `/mcp` (`gtm_mcp.server.guard`); admin writes
 need `application/json` and stay under `--max-admin-body`; parsing an upload, and rendering large
@@ -25,12 +26,16 @@ from gtm_mcp.calls.checking import PROFILES
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.definition import ToolDefinition
 from gtm_mcp.contract.errors import DuplicateToolError, ToolProblem
+from gtm_mcp.contract.surface import SurfaceDefinitions
+from gtm_mcp.server.admin_surface import surface_routes
 from gtm_mcp.server.guard import LOOPBACK, BodyLimit, HostOriginGuard, Refused, guarded, json_body, security_settings
 from gtm_mcp.server.mcp_server import GTMServer
 from gtm_mcp.server.shims import shim_routes
 from gtm_mcp.sessions.store import Session
 from gtm_mcp.sessions.world import WorldError, check_world
+from gtm_mcp.surface.catalog import DuplicateDefinitionError, SurfaceCatalog
 from gtm_mcp.tools.loader import parse_document, resolve_names
+from gtm_mcp.tools.surface_formats import parse_surface, surface_duplicates
 from gtm_mcp.work import run_cpu
 
 __all__ = ["LOOPBACK", "build_http_app"]
@@ -47,13 +52,16 @@ async def _json_in_thread(data: Any, status: int = 200) -> Response:
 
 
 def _parse_upload(doc: Any, source: str, fmt: str | None, namespace: Any,
-                  profile: str | None) -> tuple[list[ToolDefinition], list[ToolProblem]]:
-    """An admin upload's tools and problems (worker thread: linear in the document's size)."""
+                  profile: str | None) -> tuple[list[ToolDefinition], SurfaceDefinitions, list[ToolProblem]]:
+    """An admin upload's tools, resources and prompts, and problems (worker thread: linear in the
+    document's size)."""
     tools, problems = parse_document(doc, source, fmt, kind="admin")
+    surface, more = parse_surface(doc, source, kind="admin")
+    problems += more + surface_duplicates(surface)
     if profile is not None:  # every tool of the document checks its arguments this way
         tools = [t.model_copy(update={"check_profile": profile}) for t in tools]
     tools, clashes = resolve_names(tools, namespace)
-    return tools, problems + clashes
+    return tools, surface, problems + clashes
 
 
 def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.0.0.1",
@@ -64,6 +72,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
     """The ASGI app. Admin routes answer only on a loopback bind or with `admin_token` (Bearer)."""
     admin_open = host in LOOPBACK
     security = security_settings(host, allowed_hosts, allowed_origins)
+    surface_catalog: SurfaceCatalog = server.surface_handlers.catalog  # type: ignore[attr-defined]
 
     def authorise(request: Request) -> None:
         if admin_token:
@@ -73,6 +82,14 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         elif not admin_open:
             raise Refused(403, "admin routes are off: the server is not bound to loopback and no --admin-token "
                           "was set")
+
+    def authorised(request: Request) -> Response | None:
+        """`authorise` as a response (for routes that take a checker returning one)."""
+        try:
+            authorise(request)
+        except Refused as refused:
+            return refused.response()
+        return None
 
     async def healthz(request: Request) -> Response:
         health = await simulator.backend.health()
@@ -101,17 +118,23 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         fmt = request.query_params.get("format")
         source = request.query_params.get("source") or "admin"
         try:
-            tools, problems = await run_cpu(_parse_upload, doc, source, fmt, namespace, profile)
+            tools, surface, problems = await run_cpu(_parse_upload, doc, source, fmt, namespace, profile)
         except ValueError as e:  # an unknown --format name
             raise Refused(400, str(e)) from None
         if problems:
             return await _json_in_thread({"error": "tool definitions refused; nothing was added",
                                           "problems": [p.__dict__ for p in problems]}, 400)
         try:
+            surface_catalog.check(surface)  # before the tools go in: all or nothing
             added = simulator.catalog.add(tools)
         except DuplicateToolError as e:
             return JSONResponse({"error": str(e), "tool": e.name}, 409)
-        return JSONResponse({"added": added, "tools": len(simulator.catalog)}, 201)
+        except DuplicateDefinitionError as e:
+            return JSONResponse({"error": str(e), e.kind: e.name}, 409)
+        body: dict[str, Any] = {"added": added, "tools": len(simulator.catalog)}
+        if len(surface):
+            body.update(surface=surface_catalog.add(surface), counts=surface_catalog.counts())
+        return JSONResponse(body, 201)
 
     async def remove_tool(request: Request) -> Response:
         authorise(request)
@@ -162,6 +185,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         Route("/admin/tools/{name:path}", guarded(remove_tool), methods=["DELETE"]),
         Route("/admin/sessions", guarded(sessions), methods=["GET"]),
         Route("/admin/sessions/{key:path}", guarded(session), methods=["GET", "PUT", "DELETE"]),
+        *surface_routes(surface_catalog, authorised),
         *shim_routes(simulator, retrieve_tool),  # StableToolBench's /virtual, Search-R1's /retrieve
     ]
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host, custom_starlette_routes=routes,

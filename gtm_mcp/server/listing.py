@@ -19,6 +19,7 @@ import mcp.types as types
 from mcp.shared.exceptions import MCPError
 
 from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.server.surface_handlers import listed_tool
 from gtm_mcp.tools.catalog import ToolCatalog
 
 #: Catalog versions whose listing stays walkable by cursors handed out earlier.
@@ -46,8 +47,7 @@ class ToolPages:
             chunk = tools[offset: offset + self.page_size]
             end = offset + len(chunk)
             result = types.ListToolsResult(
-                tools=[types.Tool(name=t.name, description=t.description, input_schema=t.input_schema,
-                                  output_schema=t.output_schema) for t in chunk],
+                tools=[listed_tool(t) for t in chunk],
                 next_cursor=self._encode(version, end) if end < len(tools) else None)
             if version == self.catalog.version:
                 self._pages[key] = result

@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -20,16 +21,21 @@ from gtm_mcp.contract.errors import ToolLoadError
 from gtm_mcp.server.mcp_server import GTMServer, build_server
 from gtm_mcp.server.watch import DirectoryWatcher
 from gtm_mcp.sessions.store import SessionStore
+from gtm_mcp.surface.catalog import SurfaceCatalog
 from gtm_mcp.tools.catalog import ToolCatalog
-from gtm_mcp.tools.loader import load_lenient, resolve_names
+from gtm_mcp.tools.loader import load_all, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
 from gtm_mcp.tools.mirror_profile import mirror_tools_profiled
+from gtm_mcp.tools.mirror_surface import mirror_surface
+from gtm_mcp.tools.surface_formats import dedupe, surface_duplicates
 from gtm_mcp.work import tune_for_serving
 
 if TYPE_CHECKING:
     from gtm_mcp.sessions.redis_store import RedisSessionStore
 
 log = logging.getLogger("gtm_mcp")
+#: Seconds a stopping HTTP server waits for open requests and streams before closing them.
+SHUTDOWN_GRACE_S = 3.0
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -38,25 +44,29 @@ def setup_logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def build_simulator(settings: Settings) -> Simulator:
-    """Load the tools and build the backend; raises ToolLoadError for bad definitions (unless
-    `skip_invalid`, which logs them and serves the rest)."""
+def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
+    """Load the tools, resources, resource templates and prompts (files and mirrors) and build the
+    backend; raises ToolLoadError for bad definitions (unless `skip_invalid`, which logs them and
+    serves the rest)."""
     # --replay alone serves the tools its cassette recorded (instead of the bundled examples)
     replay_only = bool(settings.replay) and not (settings.tools or settings.mirror or settings.watch)
     paths = [] if replay_only else settings.tool_paths()
-    tools, problems = load_lenient(paths, fmt=settings.format, namespace=settings.namespace)
+    tools, surface, problems = load_all(paths, fmt=settings.format, namespace=settings.namespace)
     if replay_only:
         tools += replay_tools(settings.replay)
     for spec in settings.mirror:
         try:
-            if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
-                tools += anyio.run(mirror_tools_profiled, spec)
-            else:
-                tools += anyio.run(mirror_tools, spec)
+            copied, (mirrored, content) = anyio.run(_mirror, spec, settings)
         except ToolLoadError as e:
             problems += e.problems
+            continue
+        tools += copied
+        surface.extend(mirrored)
+        tools = [t.model_copy(update={"output_content": content[t.name]})
+                 if t.name in content and t.output_content is None and t.origin and t.origin.kind == "mirror" else t
+                 for t in tools]
     tools, clashes = resolve_names(tools, settings.namespace)
-    problems += clashes
+    problems += clashes + surface_duplicates(surface)
     if problems:
         if not settings.skip_invalid:
             raise ToolLoadError(problems)
@@ -65,11 +75,39 @@ def build_simulator(settings: Settings) -> Simulator:
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
     sessions = build_session_store(settings)
     router = build_router(settings, tools)
-    return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                     allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
-                     call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
-                     router=router, invent_json=settings.invent_json, max_argument_bytes=settings.max_argument_bytes,
-                     max_argument_depth=settings.max_argument_depth)
+    simulator = Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
+                          allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
+                          call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
+                          router=router, invent_json=settings.invent_json,
+                          max_argument_bytes=settings.max_argument_bytes,
+                          max_argument_depth=settings.max_argument_depth)
+    return simulator, SurfaceCatalog(dedupe(surface))
+
+
+async def _mirror(spec: str, settings: Settings) -> tuple[list[Any], Any]:
+    """A live server's tools and the rest of its surface, copied over two connections at once."""
+    found: dict[str, Any] = {}
+
+    async def copy(part: str, fetch: Any) -> None:
+        try:
+            found[part] = await fetch()
+        except ToolLoadError as e:  # raised after both finished, not wrapped in a group
+            found[f"{part}-problems"] = e
+
+    tools = mirror_tools_profiled if settings.check_profile == "auto" else mirror_tools  # its own checking
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(copy, "tools", partial(tools, spec))
+        tg.start_soon(copy, "surface", partial(mirror_surface, spec, probe=settings.mirror_probe,
+                                               max_content_bytes=settings.mirror_max_content))
+    problems = [p for part in ("tools", "surface") if (e := found.get(f"{part}-problems")) for p in e.problems]
+    if problems:
+        raise ToolLoadError(problems)
+    return found["tools"], found["surface"]
+
+
+def build_simulator(settings: Settings) -> Simulator:
+    """The simulator alone (tools only: `gtm-mcp call`); see `build_runtime`."""
+    return build_runtime(settings)[0]
 
 
 def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
@@ -100,17 +138,24 @@ def _safe_url(url: str) -> str:
     return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
 
 
-async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
+async def serve(settings: Settings, simulator: Simulator | None = None, surface: SurfaceCatalog | None = None) -> None:
     tune_for_serving(settings.cpu_threads)
-    simulator = simulator or build_simulator(settings)
-    server = build_server(simulator, stdio=settings.transport == "stdio", page_size=settings.page_size)
+    if simulator is None:
+        simulator, surface = build_runtime(settings)
+    surface = surface if surface is not None else SurfaceCatalog()
+    server = build_server(simulator, stdio=settings.transport == "stdio", surface=surface,
+                          page_size=settings.page_size)
     watchers = [DirectoryWatcher(simulator.catalog, d, interval_s=settings.watch_interval_s,
-                                 namespace=settings.namespace) for d in settings.watch]
+                                 namespace=settings.namespace, surface=surface) for d in settings.watch]
     for watcher in watchers:
         watcher.sync()
     log.info("serving %d tools with the %s backend over %s", len(simulator.catalog), simulator.backend.name,
              settings.transport if settings.transport == "stdio"
              else f"http://{settings.host}:{settings.port}/mcp")
+    if len(surface):
+        counts = surface.counts()
+        log.info("and %d resources, %d resource templates, %d prompts", counts["resources"],
+                 counts["resource_templates"], counts["prompts"])
     try:
         async with simulator, anyio.create_task_group() as tg:
             for watcher in watchers:
@@ -164,6 +209,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
                          allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins,
                          max_admin_body=settings.max_admin_body, max_argument_bytes=settings.max_argument_bytes,
                          retrieve_tool=settings.retrieve_tool)
+    # Open SSE streams (standalone GET streams, listen streams) never end by themselves: without a
+    # limit a graceful shutdown would wait for them forever.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                            lifespan="on")
+                            lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
     await _graceful_server_class()(config).serve()

@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from gtm_mcp.contract.definition import Origin, OriginKind, ToolDefinition, checked
 from gtm_mcp.contract.errors import ToolLoadError, ToolProblem
+from gtm_mcp.contract.surface import SurfaceDefinitions
 from gtm_mcp.tools import formats
+from gtm_mcp.tools.surface_formats import has_surface, parse_surface
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 Namespace = Literal["auto", "always", "never"]
@@ -73,6 +75,8 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
     `origin` names `file` (a path, or a label such as `admin`), the JSON Lines line and the pointer."""
     module = formats.by_name(fmt) if fmt else formats.detect(doc)
     if module is None:
+        if has_surface(doc):  # resources / prompts only (gtm_mcp.tools.surface_formats reads them)
+            return [], []
         return [], [ToolProblem(file, None, "", "no tool definitions recognised; supported formats: "
                                 + ", ".join(formats.format_names()))]
     tools: list[ToolDefinition] = []
@@ -126,8 +130,17 @@ def files_under(paths: Iterable[str | Path]) -> tuple[list[Path], list[ToolProbl
 def load_lenient(paths: Iterable[str | Path], *, fmt: str | None = None,
                  namespace: Namespace = "auto") -> tuple[list[ToolDefinition], list[ToolProblem]]:
     """Every usable tool under `paths`, and every problem found (nothing raised for bad tools)."""
+    tools, _, problems = load_all(paths, fmt=fmt, namespace=namespace)
+    return tools, problems
+
+
+def load_all(paths: Iterable[str | Path], *, fmt: str | None = None, namespace: Namespace = "auto"
+             ) -> tuple[list[ToolDefinition], SurfaceDefinitions, list[ToolProblem]]:
+    """Every usable tool, resource, resource template and prompt under `paths`, and every problem
+    found in any of them (nothing raised for bad definitions)."""
     files, problems = files_under(paths)
     tools: list[ToolDefinition] = []
+    surface = SurfaceDefinitions()
     for path in files:
         try:
             doc, lines = _read_document(path)
@@ -140,8 +153,12 @@ def load_lenient(paths: Iterable[str | Path], *, fmt: str | None = None,
         got, bad = parse_document(doc, str(path), fmt, lines)
         tools.extend(got)
         problems.extend(bad)
+        if lines is None:  # JSON Lines files hold tools only
+            more, bad = parse_surface(doc, str(path))
+            surface.extend(more)
+            problems.extend(bad)
     unique, clashes = resolve_names(tools, namespace)
-    return unique, problems + clashes
+    return unique, surface, problems + clashes
 
 
 def load_tools(paths: Iterable[str | Path], *, fmt: str | None = None,

@@ -35,6 +35,7 @@ from gtm_mcp.backends.base import BackendError, BackendHealth
 from gtm_mcp.backends.schema.engine import Plans, answer
 from gtm_mcp.backends.schema.generate import BudgetExceeded
 from gtm_mcp.backends.schema.infer import infer_output_schema
+from gtm_mcp.backends.schema.resources import resource_answer
 from gtm_mcp.backends.schema.rules import Rules, RulesError, load_rules
 from gtm_mcp.backends.schema.world import World
 from gtm_mcp.contract.definition import validator_class_for
@@ -122,11 +123,13 @@ class SchemaBackend:
     async def simulate(self, request: SimulationRequest) -> ToolOutput | dict[str, Any]:
         async with self._lock_for(request.session_id):
             try:
+                # A resources/read (request.resource set) gets content of its MIME type.
+                write = resource_answer if request.resource is not None else SchemaBackend.simulate_now
                 schema = self.schema_for(request)
                 if (schema is not None and self._expensive(schema)) or _large(request.arguments):
                     self.offloaded += 1
-                    return await anyio.to_thread.run_sync(self.simulate_now, request)
-                return self.simulate_now(request)
+                    return await anyio.to_thread.run_sync(write, self, request)
+                return write(self, request)
             except (BudgetExceeded, RecursionError) as e:
                 message = str(e) if isinstance(e, BudgetExceeded) else "the output schema nests too deeply to write"
                 raise BackendError(message) from None
