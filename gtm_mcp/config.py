@@ -65,7 +65,7 @@ class Settings(BackendOptions):
     admin_token_file: str | None = setting(commands=("serve",), metavar="FILE",
                                            help="read the admin token from this file")
     max_admin_body: int = setting(32 * 1024 * 1024, "max-admin-body", commands=("serve",),
-                                  help="largest admin request body in bytes")
+                                  help="largest request body in bytes of every HTTP route but /mcp (admin, shims)")
     max_sessions: int = setting(10_000, commands=("serve",), help="sessions kept (least recently used evicted)")
     session_ttl_s: float = setting(3600.0, "session-ttl", commands=("serve",), help="seconds an idle session is kept")
     max_history: int = setting(200, help="calls kept per session")
