@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 EXAMPLES = """\
@@ -98,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("action", choices=["list", "add", "remove"])
     tools.add_argument("items", nargs="*", help="files to add, or tool names to remove")
     tools.add_argument("--url", default=os.environ.get("GTM_MCP_URL", "http://127.0.0.1:8765"))
-    tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"))
+    tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"),
+                       help="Bearer token of the admin routes (prefer GTM_MCP_ADMIN_TOKEN or --admin-token-file)")
+    tools.add_argument("--admin-token-file", metavar="FILE", help="read the admin token from this file")
     tools.add_argument("--check-profile", choices=["strict", "pydantic", "zod"],
                        help="add: check the added tools' arguments like this (default: as each tool says, else "
                        "the server's --check-profile)")
@@ -133,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"gtm-mcp: refusing to start, {e}", file=sys.stderr)
         return 2
     except (ValueError, ImportError, OSError) as e:
-        print(f"gtm-mcp: cannot start the {settings.backend} backend: {e}", file=sys.stderr)
+        print(f"gtm-mcp: cannot start: {e}", file=sys.stderr)
         return 1
     if settings.transport == "http" and (problem := _cannot_bind(settings.host, settings.port)):
         print(f"gtm-mcp: cannot listen on {settings.host}:{settings.port}: {problem}; choose another --port",
@@ -282,7 +285,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_tools(args: argparse.Namespace) -> int:
     import httpx
 
-    headers = {"authorization": f"Bearer {args.admin_token}"} if args.admin_token else {}
+    from gtm_mcp.tools.loader import read_document
+
+    token = args.admin_token
+    if args.admin_token_file and not token:
+        try:
+            token = Path(args.admin_token_file).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            print(f"gtm-mcp: cannot read the admin token file: {e}", file=sys.stderr)
+            return 2
+    headers = {"authorization": f"Bearer {token}"} if token else {}
     base = args.url.rstrip("/").removesuffix("/mcp")
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
@@ -294,10 +306,14 @@ def cmd_tools(args: argparse.Namespace) -> int:
                     return 0
             elif args.action == "add":
                 for path in args.items:
-                    with open(path, "rb") as f:
-                        params = {"source": path, **({"check_profile": args.check_profile} if args.check_profile
-                                                      else {})}
-                        response = client.post("/admin/tools", content=f.read(), params=params)
+                    try:  # JSON, JSON Lines or YAML here; the server takes JSON
+                        document = read_document(path)
+                    except ValueError as e:
+                        print(f"gtm-mcp: {e}", file=sys.stderr)
+                        return 2
+                    params = {"source": path, **({"check_profile": args.check_profile} if args.check_profile
+                                                  else {})}
+                    response = client.post("/admin/tools", json=document, params=params)
                     if not response.is_success:
                         break
                     print(f"{path}: added {len(response.json()['added'])} tool(s)")

@@ -65,7 +65,7 @@ class Settings(BackendOptions):
     admin_token_file: str | None = setting(commands=("serve",), metavar="FILE",
                                            help="read the admin token from this file")
     max_admin_body: int = setting(32 * 1024 * 1024, "max-admin-body", commands=("serve",),
-                                  help="largest admin request body in bytes")
+                                  help="largest request body in bytes of every HTTP route but /mcp (admin, shims)")
     max_sessions: int = setting(10_000, commands=("serve",), help="sessions kept (least recently used evicted)")
     session_ttl_s: float = setting(3600.0, "session-ttl", commands=("serve",), help="seconds an idle session is kept")
     max_history: int = setting(200, help="calls kept per session")
@@ -95,6 +95,20 @@ class Settings(BackendOptions):
     session_lock_ttl_s: float = setting(10.0, "session-lock-ttl", commands=("serve",),
                                         help="--session-store redis: seconds a call's session lock lives unless "
                                         "renewed (how long a replica that died mid-call blocks its session)")
+    # hardening (issue 7): which Host/Origin headers every HTTP route accepts; argument size limits
+    allowed_hosts: list[str] = setting(default_factory=list, commands=("serve",), metavar="HOST",
+                                       help="Host headers accepted besides the loopback names (HOST:PORT, or HOST:* "
+                                       "for any port); on a non-loopback bind, naming any turns on the "
+                                       "DNS-rebinding protection of every route")
+    allowed_origins: list[str] = setting(default_factory=list, commands=("serve",), metavar="ORIGIN",
+                                         help="Origin headers accepted besides the loopback ones (e.g. "
+                                         "https://app.example.com, or http://host:* for any port)")
+    max_argument_bytes: int = setting(4 * 1024 * 1024, help="largest call arguments in bytes (as JSON); larger "
+                                      "is an isError result")
+    max_argument_depth: int = setting(64, help="deepest nesting of call arguments; deeper is an isError result")
+    cpu_threads: int = setting(2, commands=("serve",), help="worker threads for work whose size the input controls "
+                               "(large argument and output checks, uploads, reloads); few keep the event loop "
+                               "responsive, since Python threads share one interpreter lock")
     log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
     # hybrid, recording, faults (gtm_mcp/calls/routing.py, cassette.py, faults.py; gtm_mcp/upstream.py)
     real: list[str] = setting(default_factory=list, metavar="TOOL_GLOB", commands=("serve",),

@@ -13,11 +13,13 @@ import mcp.types as types
 from mcp.server import Server
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
+from mcp.shared.exceptions import MCPError
 
 from gtm_mcp import __version__
-from gtm_mcp.calls.pipeline import Simulator
+from gtm_mcp.calls.pipeline import Simulator, failure_id
+from gtm_mcp.server.listing import ToolPages
 from gtm_mcp.server.notify import ChangeNotifier
-from gtm_mcp.server.surface_handlers import SurfaceHandlers, listed_tool
+from gtm_mcp.server.surface_handlers import SurfaceHandlers
 from gtm_mcp.sessions.keys import resolve_session_key
 from gtm_mcp.surface.catalog import SurfaceCatalog
 
@@ -32,6 +34,8 @@ INSTRUCTIONS = (
 class GTMServer(Server[Any]):
     """The SDK server, announcing `listChanged: true` to handshake-era clients (tools, resources and
     prompts change at run time)."""
+
+    notifier: ChangeNotifier
 
     def create_initialization_options(self, notification_options: NotificationOptions | None = None,
                                       experimental_capabilities: dict[str, dict[str, Any]] | None = None,
@@ -52,9 +56,10 @@ def _request_parts(ctx: Any) -> tuple[str | None, str | None]:
 
 
 def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-mcp",
-                 surface: SurfaceCatalog | None = None) -> GTMServer:
-    """The MCP server: tools from the simulator's catalog, and resources, resource templates and
-    prompts from `surface` (an empty catalog when None), with completion and logging."""
+                 surface: SurfaceCatalog | None = None, page_size: int = 500) -> GTMServer:
+    """The MCP server: tools from the simulator's catalog (`tools/list` in pages of `page_size`,
+    opaque cursors), and resources, resource templates and prompts from `surface` (an empty catalog
+    when None), with completion and logging."""
     surface = surface if surface is not None else SurfaceCatalog()
 
     def session_of(ctx: Any, params: Any) -> str:
@@ -64,17 +69,18 @@ def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-
     notifier = ChangeNotifier(session_of)
     simulator.catalog.on_change(notifier.changed)
     handlers = SurfaceHandlers(simulator, surface, notifier, session_of)
-    cache: dict[str, Any] = {"version": -1, "result": None}
-
-    def list_result() -> types.ListToolsResult:
-        if cache["version"] != simulator.catalog.version:
-            tools = [listed_tool(t) for t in simulator.catalog.tools()]
-            cache.update(version=simulator.catalog.version, result=types.ListToolsResult(tools=tools))
-        return cache["result"]
+    pages = ToolPages(simulator.catalog, page_size)
 
     async def on_list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         notifier.track(ctx)
-        return list_result()
+        try:
+            return pages.page(params.cursor if params is not None else None)
+        except MCPError:
+            raise
+        except Exception:  # the client gets an id, the log the details
+            ref = failure_id()
+            log.exception("internal error [%s] in tools/list", ref)
+            raise MCPError(types.INTERNAL_ERROR, f"internal error listing tools (ref {ref})") from None
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         notifier.track(ctx)
@@ -120,4 +126,5 @@ def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-
 
     server.middleware.append(track_connections)
     server.surface_handlers = handlers  # type: ignore[attr-defined]
+    server.notifier = notifier
     return server

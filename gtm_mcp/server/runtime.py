@@ -28,6 +28,7 @@ from gtm_mcp.tools.mirror import mirror_tools
 from gtm_mcp.tools.mirror_profile import mirror_tools_profiled
 from gtm_mcp.tools.mirror_surface import mirror_surface
 from gtm_mcp.tools.surface_formats import dedupe, surface_duplicates
+from gtm_mcp.work import tune_for_serving
 
 if TYPE_CHECKING:
     from gtm_mcp.sessions.redis_store import RedisSessionStore
@@ -77,7 +78,9 @@ def build_runtime(settings: Settings) -> tuple[Simulator, SurfaceCatalog]:
     simulator = Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
                           allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
                           call_timeout_s=settings.call_timeout_s, max_output_bytes=settings.max_output_bytes,
-                          router=router, invent_json=settings.invent_json)
+                          router=router, invent_json=settings.invent_json,
+                          max_argument_bytes=settings.max_argument_bytes,
+                          max_argument_depth=settings.max_argument_depth)
     return simulator, SurfaceCatalog(dedupe(surface))
 
 
@@ -116,14 +119,16 @@ def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
             return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
                                      max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
                                      max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
-                                     lock_wait_s=settings.call_timeout_s + 10, world=settings.declared_world())
+                                     lock_wait_s=settings.call_timeout_s + 10, world=settings.declared_world(),
+                                     max_session_bytes=settings.max_session_bytes)
         except ImportError:
             raise
         except Exception as e:  # connection refused, bad URL, auth: say which Redis
             raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
                              f"{type(e).__name__}: {e}") from None
     return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                        max_history=settings.max_history, world=settings.declared_world())
+                        max_history=settings.max_history, world=settings.declared_world(),
+                        max_session_bytes=settings.max_session_bytes)
 
 
 def _safe_url(url: str) -> str:
@@ -134,10 +139,12 @@ def _safe_url(url: str) -> str:
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None, surface: SurfaceCatalog | None = None) -> None:
+    tune_for_serving(settings.cpu_threads)
     if simulator is None:
         simulator, surface = build_runtime(settings)
     surface = surface if surface is not None else SurfaceCatalog()
-    server = build_server(simulator, stdio=settings.transport == "stdio", surface=surface)
+    server = build_server(simulator, stdio=settings.transport == "stdio", surface=surface,
+                          page_size=settings.page_size)
     watchers = [DirectoryWatcher(simulator.catalog, d, interval_s=settings.watch_interval_s,
                                  namespace=settings.namespace, surface=surface) for d in settings.watch]
     for watcher in watchers:
@@ -199,6 +206,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
     from gtm_mcp.server.http import build_http_app
 
     app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token,
+                         allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins,
+                         max_admin_body=settings.max_admin_body, max_argument_bytes=settings.max_argument_bytes,
                          retrieve_tool=settings.retrieve_tool)
     # Open SSE streams (standalone GET streams, listen streams) never end by themselves: without a
     # limit a graceful shutdown would wait for them forever.

@@ -17,10 +17,10 @@ from collections import deque
 from typing import Any
 
 from gtm_mcp.contract.records import CallRecord
-from gtm_mcp.sessions.store import Session
+from gtm_mcp.sessions.store import DEFAULT_MAX_BYTES, Session
 
-#: Session fields that are per-process bookkeeping, not part of the episode.
-_LOCAL_FIELDS = {"created", "last_used", "max_history"}
+#: Session fields that are per-process bookkeeping, not part of the episode (sizes are recounted).
+_LOCAL_FIELDS = {"created", "last_used", "max_history", "max_bytes", "history_bytes", "state_bytes", "_sizes"}
 
 
 class SessionStateError(TypeError):
@@ -63,7 +63,7 @@ def session_to_json(session: Session) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def session_from_json(text: str | bytes, *, max_history: int) -> Session:
+def session_from_json(text: str | bytes, *, max_history: int, max_bytes: int = DEFAULT_MAX_BYTES) -> Session:
     data = json.loads(text)
     known = {f.name for f in dataclasses.fields(Session)}
     fields = {k: v for k, v in data.items() if k in known and k not in _LOCAL_FIELDS}
@@ -71,4 +71,5 @@ def session_from_json(text: str | bytes, *, max_history: int) -> Session:
     while len(history) > max_history:
         history.popleft()
     now = time.monotonic()
-    return Session(**fields, history=history, max_history=max_history, created=now, last_used=now)
+    return Session(**fields, history=history, max_history=max_history, max_bytes=max_bytes, created=now,
+                   last_used=now)

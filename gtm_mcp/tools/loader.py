@@ -15,6 +15,7 @@ from gtm_mcp.contract.definition import Origin, OriginKind, ToolDefinition, chec
 from gtm_mcp.contract.errors import ToolLoadError, ToolProblem
 from gtm_mcp.contract.surface import SurfaceDefinitions
 from gtm_mcp.tools import formats
+from gtm_mcp.tools.schema_loops import same_value_loop
 from gtm_mcp.tools.surface_formats import has_surface, parse_surface
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
@@ -43,6 +44,15 @@ def _read_document(path: Path) -> tuple[Any, list[int] | None]:
         return json.loads(text), None
     except json.JSONDecodeError as e:
         raise _ParseError(str(path), f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+def read_document(path: str | Path) -> Any:
+    """One file's parsed document (JSON, YAML, JSON Lines as a list of records); ValueError naming
+    the file (and line) when it does not parse."""
+    try:
+        return _read_document(Path(path))[0]
+    except _ParseError as e:
+        raise ValueError(f"{e.where}: {e.message}") from None
 
 
 class _ParseError(Exception):
@@ -92,7 +102,7 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
                 problems.append(ToolProblem(where, entry.name, f"{pointer}/{field}".rstrip("/"),
                                             err["msg"].removeprefix("Value error, ")))
             continue
-        found = checked(tool, where, pointer)
+        found = checked(tool, where, pointer) or _loops(tool, where, pointer)
         if found:
             if module.NAME in ("mcp", "livemcpbench"):
                 found = [ToolProblem(p.file, p.tool, p.pointer.replace("/input_schema", "/inputSchema", 1)
@@ -101,6 +111,19 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
             continue
         tools.append(tool)
     return tools, problems
+
+
+def _loops(tool: ToolDefinition, where: str, pointer: str) -> list[ToolProblem]:
+    """A `$ref` loop that never reads deeper into the value makes every check of the tool's
+    arguments (or outputs) run in circles: refused here, at load time, never met at call time."""
+    problems = []
+    for field, schema in (("input_schema", tool.input_schema), ("output_schema", tool.output_schema)):
+        if schema is not None and (loop := same_value_loop(schema)) is not None:
+            problems.append(ToolProblem(where, tool.name, f"{pointer}/{field}{loop.rstrip('/')}",
+                                        "this $ref loop never reads deeper into the value (it goes only through "
+                                        "$ref, allOf, anyOf, oneOf, not or if/then/else), so no value could ever be "
+                                        "checked against it"))
+    return problems
 
 
 def files_under(paths: Iterable[str | Path]) -> tuple[list[Path], list[ToolProblem]]:

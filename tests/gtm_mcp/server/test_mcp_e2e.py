@@ -21,8 +21,18 @@ def text_of(result) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)
 
 
+async def list_all_tools(client: Client) -> list:
+    """Every tool, following tools/list cursors (large catalogues come in pages)."""
+    page = await client.list_tools()
+    tools = list(page.tools)
+    while page.next_cursor:
+        page = await client.list_tools(cursor=page.next_cursor)
+        tools += page.tools
+    return tools
+
+
 async def check_valid_calls(client: Client, expected_tools: int, sample_size: int = 60) -> None:
-    tools = (await client.list_tools()).tools
+    tools = await list_all_tools(client)
     assert len(tools) == expected_tools
     callable_tools = [(t, a) for t in tools if (a := valid_arguments(t.input_schema)) is not None]
     assert len(callable_tools) > expected_tools * 0.8
@@ -39,7 +49,7 @@ async def check_valid_calls(client: Client, expected_tools: int, sample_size: in
 
 
 async def check_bad_calls(client: Client) -> set[str]:
-    tools = (await client.list_tools()).tools
+    tools = await list_all_tools(client)
     kinds_seen: set[str] = set()
     cases = [(t.name, *case) for t in tools for case in bad_calls(t.name, t.input_schema)]
     by_kind: dict[str, list] = {}
