@@ -210,8 +210,8 @@ def test_local_backend_through_the_server(tmp_path: Path) -> None:
     import xgrammar  # noqa: F401 - installed by scripts/setup_models.sh; missing must fail, not skip
     from server_proc import call, gtm_server, result_text
 
-    with gtm_server("--backend", "local", "--model", "smollm2", "--max-new-tokens", "64", "--timeout", "300", "--call-timeout", "600",
-                    tmp=tmp_path) as server:
+    with gtm_server("--backend", "local", "--model", "smollm2", "--max-new-tokens", "64", "--timeout", "300",
+                    "--call-timeout", "600", tmp=tmp_path) as server:
         assert server.healthz()["backend"]["name"] == "local"
 
         async def main() -> list:
