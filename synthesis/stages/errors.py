@@ -77,7 +77,8 @@ async def run_errors(run: Run, tools: list[ToolEntry], cfg: ErrorsConfig) -> dic
         for kind in cfg.kinds:
             for i in range(cfg.per_kind):
                 valid, origin = valid_for(tool, i, kind, i)
-                bad = bad_call(kind, tool, valid, rng_for(run.seed, "errors", name, kind, i)) if valid is not None else None
+                rng = rng_for(run.seed, "errors", name, kind, i)
+                bad = bad_call(kind, tool, valid, rng) if valid is not None else None
                 if bad is None:
                     not_applicable[kind] = not_applicable.get(kind, 0) + 1
                     continue
