@@ -12,8 +12,9 @@ import anyio
 
 from synthesis.config import DedupConfig
 from synthesis.dedup import near_duplicates
+from synthesis.jsonl import read_many
 from synthesis.stages.base import Run, timed
-from synthesis.toolfile import ToolEntry, read_tools, write_tools
+from synthesis.toolfile import ToolEntry, write_tools
 
 
 async def run_dedup(run: Run, cfg: DedupConfig, inputs: list[Path], output: Path | None = None) -> dict[str, Any]:
@@ -21,10 +22,10 @@ async def run_dedup(run: Run, cfg: DedupConfig, inputs: list[Path], output: Path
     async with timed() as clock:
         entries: list[ToolEntry] = []
         names: list[str] = []
-        for path in inputs:  # read_tools keeps the first of a repeated name; here repeats are counted too
-            for entry in read_tools([path]):
-                entries.append(entry)
-                names.append(entry.tool.name)
+        for line in read_many(inputs):  # every line: a repeated name is dropped (and counted) below
+            entry = ToolEntry.from_json(line)
+            entries.append(entry)
+            names.append(entry.tool.name)
         vectors = await anyio.to_thread.run_sync(run.embedder.embed_tools, [e.tool for e in entries])
         result = await anyio.to_thread.run_sync(
             lambda: near_duplicates(names, vectors, cfg.threshold, top_k=cfg.top_k))

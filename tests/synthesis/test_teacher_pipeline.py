@@ -33,12 +33,14 @@ def teacher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def sources(folder: Path) -> list[str]:
     """Two real Seal-Tools tools, and one real LiveMCPBench tool without an output schema (to fill)."""
-    seal = folder / "seal.jsonl"
+    (folder / "seal-tools").mkdir()
+    (folder / "livemcpbench").mkdir()
+    seal = folder / "seal-tools" / "tool.jsonl"  # the folder names the source: import:seal-tools
     seal.write_text("\n".join(need(SEAL_TOOLS).read_text().splitlines()[:2]) + "\n")
     servers = json.loads(need(LIVEMCPBENCH).read_text())
     tool = next(t for s in servers for group in s["tools"].values() for t in group["tools"]
                 if t["name"] == "get_current_time" or t.get("inputSchema", {}).get("required"))
-    mcp = folder / "live.json"
+    mcp = folder / "livemcpbench" / "tools.json"
     mcp.write_text(json.dumps({"tools": [tool]}))
     return [str(seal), str(mcp)]
 

@@ -1,0 +1,70 @@
+"""`gtm-synth` as users run it (`python -m synthesis`, which is the console script's entry point):
+help, a clean one-line error without the `synthesis` extra, clear config errors, and the stage
+commands reading and writing JSONL in a run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, SEAL_TOOLS
+from synth_data import need
+
+
+def gtm_synth(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "synthesis", *args]
+    return subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_help_lists_every_stage() -> None:
+    done = gtm_synth("--help")
+    assert done.returncode == 0
+    for command in ("run", "taxonomy", "tools", "import", "dedup", "single", "multi", "errors", "record", "export"):
+        assert command in done.stdout
+
+
+def test_without_the_extra_one_line_names_it() -> None:
+    blocked = "import sys; sys.modules['openai'] = None; from synthesis.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = gtm_synth("export", "x", "-o", "y", code=blocked)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "gtm-synth: needs the 'synthesis' extra (openai not installed): pip install 'gtm-mcp[synthesis]'"]
+
+
+def test_config_mistakes_are_named_with_their_key(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("seed: 1\nteacher: {modle: x}\nsingle: {samples_per_tool: 0}\n")
+    done = gtm_synth("run", str(config))
+    assert done.returncode == 2
+    assert "teacher.modle: Extra inputs are not permitted" in done.stderr
+    assert "single.samples_per_tool" in done.stderr and "Traceback" not in done.stderr
+    missing = gtm_synth("export", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def test_import_and_dedup_commands_write_jsonl_and_resume(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    seal = tmp_path / "seal-tools" / "tool.jsonl"  # 300 real Seal-Tools records, imported by the real importer
+    seal.parent.mkdir()
+    seal.write_text("\n".join(need(SEAL_TOOLS).read_text().splitlines()[:300]) + "\n")
+    args = ("import", str(seal), "--sample", "30", "--no-fill", "--out", str(run), "--seed", "4",
+            "--no-progress")
+    done = gtm_synth(*args)
+    assert done.returncode == 0, done.stderr
+    first = (run / "imported_tools.jsonl").read_text().splitlines()
+    assert len(first) == 30 and all(json.loads(x)["source"] == "import:seal-tools" for x in first)
+    assert gtm_synth(*args).returncode == 0
+    assert (run / "imported_tools.jsonl").read_text().splitlines() == first  # resumed: nothing twice
+    other = gtm_synth("import", str(seal), "--sample", "30", "--no-fill", "--out", str(tmp_path / "b"),
+                      "--seed", "4", "--no-progress")
+    assert other.returncode == 0
+    assert (tmp_path / "b" / "imported_tools.jsonl").read_text().splitlines() == first  # same seed, same sample
+    done = gtm_synth("dedup", "--out", str(run), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    kept = (run / "tools.jsonl").read_text().splitlines()
+    assert 0 < len(kept) <= 30
+    assert json.loads((run / "dedup.stats.json").read_text())["tools_in"] == 30
