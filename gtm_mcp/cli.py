@@ -19,6 +19,7 @@ examples:
   gtm-mcp serve --mirror http://127.0.0.1:9000/mcp  # simulate a live server's tools
   gtm-mcp call get_weather '{"city": "Lisbon"}'   # one simulated call, printed as JSON
   gtm-mcp tools add new_tools.json --url http://127.0.0.1:8765   # register on a running server
+  gtm-mcp export --format verl tools.json -o verl_tools.json      # a tool list veRL's MCP tool accepts
 
 Settings also come from GTM_MCP_* environment variables (GTM_MCP_PORT=9000, GTM_MCP_TOOLS=a.json,b.json)
 and from a YAML/JSON/TOML file given with --config or GTM_MCP_CONFIG. Flags win over env, env over file.
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--namespace", choices=["auto", "always", "never"], default="auto")
     check.add_argument("--quiet", "-q", action="store_true", help="print problems only")
 
-    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file")
+    mirror = sub.add_parser("mirror", help="save the tool list of a live MCP server as a tools file (with its "
+                            "argument-checking profile in each tool's _meta)")
     mirror.add_argument("target", help="http(s) URL of the server, or the command that starts it over stdio")
     mirror.add_argument("--out", "-o", help="file to write (default: stdout)")
 
@@ -80,11 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(call, "call")
     call.add_argument("--hidden-context", help="text the simulated tool may use but the agent never sees")
 
+    export = sub.add_parser("export", help="write tool files in the form a framework needs (verl: a tool list "
+                            "veRL's MCP tool class accepts, to serve with `serve --tools`)")
+    export.add_argument("paths", nargs="+", metavar="PATH")
+    export.add_argument("--format", dest="target", choices=["verl"], default="verl", help="the target form")
+    export.add_argument("--input-format", help="force the format of the input files (default: detected)")
+    export.add_argument("--out", "-o", help="file to write (default: stdout)")
+
     tools = sub.add_parser("tools", help="list, add or remove tools on a running HTTP server")
     tools.add_argument("action", choices=["list", "add", "remove"])
     tools.add_argument("items", nargs="*", help="files to add, or tool names to remove")
     tools.add_argument("--url", default=os.environ.get("GTM_MCP_URL", "http://127.0.0.1:8765"))
     tools.add_argument("--admin-token", default=os.environ.get("GTM_MCP_ADMIN_TOKEN"))
+    tools.add_argument("--check-profile", choices=["strict", "pydantic", "zod"],
+                       help="add: check the added tools' arguments like this (default: as each tool says, else "
+                       "the server's --check-profile)")
     return parser
 
 
@@ -155,16 +167,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_mirror(args: argparse.Namespace) -> int:
     import anyio
 
-    from gtm_mcp.tools.mirror import fetch_tool_list
+    from gtm_mcp.tools.mirror_profile import fetch_profiled, with_profile
 
     try:
-        entries = anyio.run(fetch_tool_list, args.target)
+        entries, detection = anyio.run(fetch_profiled, args.target)
     except Exception as e:  # any connection failure: say what could not be reached
         while isinstance(e, BaseExceptionGroup) and e.exceptions:
             e = e.exceptions[0]
         print(f"gtm-mcp: cannot list the tools of {args.target}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
-    text = json.dumps({"tools": entries}, indent=2, ensure_ascii=False)
+    print(f"argument checking: {detection.profile} ({detection.evidence})", file=sys.stderr)
+    text = json.dumps({"tools": with_profile(entries, detection.profile)}, indent=2, ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -211,6 +224,26 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from gtm_mcp.envs.verl import export_verl
+    from gtm_mcp.tools.loader import load_lenient
+
+    tools, problems = load_lenient(args.paths, fmt=args.input_format)
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    document, changes = export_verl(tools)
+    for name, changed in changes.items():
+        print(f"{name}: " + "; ".join(changed), file=sys.stderr)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    print(f"{len(tools)} tool(s) exported for {args.target}, {len(changes)} rewritten", file=sys.stderr)
+    return 1 if problems and not tools else 0
+
+
 def cmd_tools(args: argparse.Namespace) -> int:
     import httpx
 
@@ -227,7 +260,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
             elif args.action == "add":
                 for path in args.items:
                     with open(path, "rb") as f:
-                        response = client.post("/admin/tools", content=f.read(), params={"source": path})
+                        params = {"source": path, **({"check_profile": args.check_profile} if args.check_profile
+                                                      else {})}
+                        response = client.post("/admin/tools", content=f.read(), params=params)
                     if not response.is_success:
                         break
                     print(f"{path}: added {len(response.json()['added'])} tool(s)")
@@ -254,7 +289,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"serve": cmd_serve, "check": cmd_check, "call": cmd_call, "tools": cmd_tools,
-               "mirror": cmd_mirror}[args.command]
+               "mirror": cmd_mirror, "export": cmd_export}[args.command]
     return handler(args)
 
 

@@ -73,8 +73,28 @@ class Settings(BackendOptions):
     max_output_bytes: int = setting(1024 * 1024, help="largest tool output in bytes; larger is an error")
     allow_extra_params: bool = setting(False, help="accept parameters a tool's schema does not declare "
                                        "(default: refuse them)")
+    # argument checking (gtm_mcp/calls/checking.py)
+    check_profile: Literal["auto", "strict", "pydantic", "zod"] = setting(
+        "auto", help="how tools that name no check_profile check their arguments: strict (the JSON Schema as "
+        "written, undeclared parameters refused), pydantic (a Python MCP server: lax coercion, extras ignored), "
+        "zod (a TypeScript MCP server: no coercion, extras stripped); auto: strict, and --mirror detects each "
+        "mirrored server's own")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    # RL shims: StableToolBench's POST /virtual and Search-R1's POST /retrieve (gtm_mcp/server/shims.py)
+    retrieve_tool: str = setting("web_search", commands=("serve",),
+                                 help="the search tool that answers Search-R1's POST /retrieve")
+    # scale-out: several server processes behind a load balancer share sessions through Redis
+    session_store: Literal["memory", "redis"] = setting(
+        "memory", commands=("serve",), help="where sessions live: memory (this process) or redis (shared by every "
+        "replica that names the same --redis-url and --redis-prefix)")
+    redis_url: str = setting("redis://127.0.0.1:6379/0", commands=("serve",), secret=True,
+                             help="--session-store redis: the Redis server (redis://[user:password@]host:port/db)")
+    redis_prefix: str = setting("gtm-mcp:", commands=("serve",),
+                                help="--session-store redis: key prefix (replicas of one deployment share it)")
+    session_lock_ttl_s: float = setting(10.0, "session-lock-ttl", commands=("serve",),
+                                        help="--session-store redis: seconds a call's session lock lives unless "
+                                        "renewed (how long a replica that died mid-call blocks its session)")
     log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
 
     @model_validator(mode="after")

@@ -54,6 +54,12 @@ class BackendOptions(BaseModel):
     device: str = setting("auto", help="local: cpu, cuda or auto")
     dtype: str = setting("auto", help="local: torch dtype (auto: bfloat16)")
     max_queue: int = setting(256, help="local: calls waiting for the model at most; more are answered 'busy'")
+    # scale-out: several model endpoints serving the same model
+    endpoints: list[str] = setting(default_factory=list, metavar="URL", help="openai: more base URLs serving the same "
+                                   "model as --base-url; each session sticks to one (so vLLM's prefix cache is reused) "
+                                   "and moves to the next when its endpoint stops answering")
+    endpoint_cooldown_s: float = setting(5.0, "endpoint-cooldown", help="openai: seconds an endpoint that refused a "
+                                         "connection is skipped before it is tried again")
 
 
 def create_backend(options: BackendOptions) -> Backend:

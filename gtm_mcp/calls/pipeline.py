@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 
 from gtm_mcp.backends.base import Backend, BackendError
-from gtm_mcp.calls.arguments import check_arguments, format_problems
+from gtm_mcp.calls.checking import ArgumentCheck, check_call
 from gtm_mcp.calls.output import output_problem, read_output
 from gtm_mcp.contract import CallRecord, SimulationRequest, ToolDefinition, ToolOutput
 from gtm_mcp.sessions.keys import META_HIDDEN_CONTEXT, META_RESET, META_SESSION_CONTEXT
@@ -74,14 +74,9 @@ class CallResult:
         return cls(outcome, ToolOutput(text, is_error=True), session, dict(meta))
 
 
-@dataclass(frozen=True)
-class ArgumentCheck:
-    """The argument check's verdict: the arguments as the tool sees them, problems (the call is
-    refused when there is any) and warnings (accepted, but a strict API would have refused)."""
-
-    arguments: dict[str, Any]
-    problems: str | None = None
-    warnings: tuple[str, ...] = ()
+__all__ = ["META_ORIGIN", "META_WARNINGS", "ArgumentCheck", "CallResult", "Outcome", "Simulator"]
+#: `_meta` key of an accepted result that a strict API would have refused: what it would have said.
+META_WARNINGS = "gtm-mcp/warnings"
 
 
 def failure_id() -> str:
@@ -93,13 +88,15 @@ class Simulator:
     """Answers tool calls. One per server; shared by every session and transport."""
 
     def __init__(self, catalog: ToolCatalog, backend: Backend, sessions: SessionStore, *, seed: int = 0,
-                 allow_extra_params: bool = False, call_timeout_s: float = 120.0,
+                 allow_extra_params: bool = False, check_profile: str = "strict", call_timeout_s: float = 120.0,
                  max_output_bytes: int = 1024 * 1024) -> None:
         self.catalog = catalog
         self.backend = backend
         self.sessions = sessions
         self.seed = seed
         self.allow_extra_params = allow_extra_params
+        #: the argument-checking profile of tools that name none (gtm_mcp/calls/checking.py)
+        self.check_profile = check_profile
         self.call_timeout_s = call_timeout_s
         self.max_output_bytes = max_output_bytes
         self.outcomes: Counter[str] = Counter()
@@ -108,7 +105,10 @@ class Simulator:
     async def call(self, name: str, arguments: Any, *, session_key: str,
                    meta: Mapping[str, Any] | None = None) -> CallResult:
         try:
-            result = await self._call(name, {} if arguments is None else arguments, session_key, meta or {})
+            # The session for this call only: a shared store (Redis) loads it, locks it across
+            # replicas and writes back what the call changed when the block ends.
+            async with self.sessions.lease(session_key):
+                result = await self._call(name, {} if arguments is None else arguments, session_key, meta or {})
         except Exception:  # the server never crashes on input; the agent gets an id, the log the details
             ref = failure_id()
             log.exception("internal error [%s] in a call to %r (session %s)", ref, name, session_key)
@@ -142,7 +142,7 @@ class Simulator:
         outcome = Outcome.TOOL_ERROR if output.is_error else Outcome.OK
         result_meta: dict[str, Any] = {META_ORIGIN: "simulated"}
         if check.warnings:
-            result_meta["gtm-mcp/warnings"] = list(check.warnings)
+            result_meta[META_WARNINGS] = list(check.warnings)
         return CallResult(outcome, output, session_key, result_meta)
 
     # -- the steps -----------------------------------------------------------------------------
@@ -162,10 +162,9 @@ class Simulator:
         return session
 
     def _check(self, tool: ToolDefinition, arguments: Any) -> ArgumentCheck:
-        problems = check_arguments(tool, arguments, allow_extra=self.allow_extra_params)
-        if problems:
-            return ArgumentCheck(arguments if isinstance(arguments, dict) else {}, format_problems(tool, problems))
-        return ArgumentCheck(arguments)
+        """The tool's checking profile decides; the backend then sees the arguments as the real tool
+        would have (coerced values, undeclared keys dropped)."""
+        return check_call(tool, arguments, default_profile=self.check_profile, allow_extra=self.allow_extra_params)
 
     def output_schema_for(self, tool: ToolDefinition) -> dict[str, Any] | None:
         """The schema a JSON answer must satisfy (None: the tool answers in text)."""

@@ -22,6 +22,10 @@ from gtm_mcp.contract.schemas import schema_problems, validator_class_for
 NAME_PATTERN = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 
 OriginKind = Literal["file", "admin", "mirror", "code"]
+#: How a tool checks its arguments (see gtm_mcp/calls/checking.py): `strict` is the JSON Schema as
+#: written with undeclared parameters refused; `pydantic` and `zod` are what a Python (official SDK)
+#: or TypeScript MCP server does with the same schema. None: the server's `--check-profile`.
+CheckProfile = Literal["strict", "pydantic", "zod"]
 
 
 class Origin(BaseModel):
@@ -52,8 +56,9 @@ class ToolDefinition(BaseModel):
     `input_schema` is a JSON Schema for the arguments object (its top-level `type` is `object`);
     `output_schema`, when present, is the JSON Schema every simulated result must satisfy.
     `domains` are free labels (e.g. ``"Finance/Stocks"``); `server` names the MCP server or API
-    the tool came from, when the source says so. `origin` records where it was loaded from and is
-    neither part of `identity()` nor of the serialised definition.
+    the tool came from, when the source says so. `check_profile` says which real implementation's
+    argument checking the tool has (None: the server's default). `origin` records where it was
+    loaded from and is neither part of `identity()` nor of the serialised definition.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -64,6 +69,7 @@ class ToolDefinition(BaseModel):
     output_schema: dict[str, Any] | None = None
     domains: tuple[str, ...] = ()
     server: str | None = None
+    check_profile: CheckProfile | None = None
     origin: Origin | None = Field(default=None, exclude=True, repr=False)
 
     @property

@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gtm_mcp.calls.checking import PROFILES
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.errors import DuplicateToolError
 from gtm_mcp.server.mcp_server import GTMServer
+from gtm_mcp.server.shims import shim_routes
 from gtm_mcp.tools.loader import parse_document, resolve_names
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.0.0.1",
-                   admin_token: str | None = None, session_idle_timeout_s: float = 1800.0) -> Starlette:
+                   admin_token: str | None = None, session_idle_timeout_s: float = 1800.0,
+                   retrieve_tool: str = "web_search") -> Starlette:
     """The ASGI app. Admin routes answer only on a loopback bind or with `admin_token` (Bearer)."""
     admin_open = host in LOOPBACK
 
@@ -51,7 +54,8 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         if (denied := authorised(request)) is not None:
             return denied
         return JSONResponse({"tools": [{"name": t.name, "description": t.description[:200], "source": t.source,
-                                        "server": t.server} for t in simulator.catalog.tools()]})
+                                        "server": t.server, "check_profile": t.check_profile}
+                                       for t in simulator.catalog.tools()]})
 
     async def add_tools(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
@@ -66,6 +70,11 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
             tools, problems = parse_document(doc, origin, fmt, kind="admin")
         except ValueError as e:
             return JSONResponse({"error": str(e)}, 400)
+        profile = request.query_params.get("check_profile")  # every tool of the document checks this way
+        if profile is not None:
+            if profile not in PROFILES:
+                return JSONResponse({"error": f"check_profile must be one of {', '.join(PROFILES)}"}, 400)
+            tools = [t.model_copy(update={"check_profile": profile}) for t in tools]
         namespace = request.query_params.get("namespace", "auto")
         if namespace not in ("auto", "always", "never"):
             return JSONResponse({"error": "namespace must be auto, always or never"}, 400)
@@ -92,7 +101,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
     async def sessions(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
             return denied
-        return JSONResponse({"sessions": simulator.sessions.summaries(), **simulator.sessions.stats()})
+        return JSONResponse({**simulator.sessions.stats(), "sessions": simulator.sessions.summaries()})
 
     async def session(request: Request) -> Response:
         if (denied := authorised(request)) is not None:
@@ -108,7 +117,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
                 context = None
             if context is not None and not isinstance(context, str):
                 return JSONResponse({"error": "send {\"hidden_context\": \"text\" | null}"}, 400)
-            simulator.sessions.get(key).hidden_context = context
+            simulator.sessions.set_hidden_context(key, context)
             return JSONResponse({"key": key, "hidden_context": context})
         found = simulator.sessions.peek(key)
         if found is None:
@@ -124,6 +133,7 @@ def build_http_app(server: GTMServer, simulator: Simulator, *, host: str = "127.
         Route("/admin/tools/{name:path}", remove_tool, methods=["DELETE"]),
         Route("/admin/sessions", sessions, methods=["GET"]),
         Route("/admin/sessions/{key:path}", session, methods=["GET", "PUT", "DELETE"]),
+        *shim_routes(simulator, retrieve_tool),  # StableToolBench's /virtual, Search-R1's /retrieve
     ]
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host, custom_starlette_routes=routes,
                                      session_idle_timeout=session_idle_timeout_s)

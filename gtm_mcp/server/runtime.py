@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -17,6 +18,10 @@ from gtm_mcp.sessions.store import SessionStore
 from gtm_mcp.tools.catalog import ToolCatalog
 from gtm_mcp.tools.loader import load_lenient, resolve_names
 from gtm_mcp.tools.mirror import mirror_tools
+from gtm_mcp.tools.mirror_profile import mirror_tools_profiled
+
+if TYPE_CHECKING:
+    from gtm_mcp.sessions.redis_store import RedisSessionStore
 
 log = logging.getLogger("gtm_mcp")
 
@@ -33,7 +38,10 @@ def build_simulator(settings: Settings) -> Simulator:
     tools, problems = load_lenient(settings.tool_paths(), fmt=settings.format, namespace=settings.namespace)
     for spec in settings.mirror:
         try:
-            tools += anyio.run(mirror_tools, spec)
+            if settings.check_profile == "auto":  # each mirrored server keeps its own argument checking
+                tools += anyio.run(mirror_tools_profiled, spec)
+            else:
+                tools += anyio.run(mirror_tools, spec)
         except ToolLoadError as e:
             problems += e.problems
     tools, clashes = resolve_names(tools, settings.namespace)
@@ -44,11 +52,37 @@ def build_simulator(settings: Settings) -> Simulator:
         for problem in problems:
             log.warning("skipped: %s", problem)
     backend = create_backend(BackendOptions(**{k: getattr(settings, k) for k in BackendOptions.model_fields}))
-    sessions = SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
-                            max_history=settings.max_history)
+    sessions = build_session_store(settings)
     return Simulator(ToolCatalog(tools), backend, sessions, seed=settings.seed,
-                     allow_extra_params=settings.allow_extra_params, call_timeout_s=settings.call_timeout_s,
+                     allow_extra_params=settings.allow_extra_params, check_profile=settings.check_profile,
+                     call_timeout_s=settings.call_timeout_s,
                      max_output_bytes=settings.max_output_bytes)
+
+
+def build_session_store(settings: Settings) -> SessionStore | RedisSessionStore:
+    """Sessions in this process (default), or in Redis, shared by every replica (scale-out)."""
+    if settings.session_store == "redis":
+        from gtm_mcp.sessions.redis_store import RedisSessionStore
+
+        try:
+            return RedisSessionStore(settings.redis_url, prefix=settings.redis_prefix,
+                                     max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
+                                     max_history=settings.max_history, lock_ttl_s=settings.session_lock_ttl_s,
+                                     lock_wait_s=settings.call_timeout_s + 10)
+        except ImportError:
+            raise
+        except Exception as e:  # connection refused, bad URL, auth: say which Redis
+            raise ValueError(f"cannot use the Redis session store at {_safe_url(settings.redis_url)}: "
+                             f"{type(e).__name__}: {e}") from None
+    return SessionStore(max_sessions=settings.max_sessions, idle_ttl_s=settings.session_ttl_s,
+                        max_history=settings.max_history)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    import re
+
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
 
 
 async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
@@ -72,6 +106,7 @@ async def serve(settings: Settings, simulator: Simulator | None = None) -> None:
             tg.cancel_scope.cancel()
     finally:
         await simulator.backend.aclose()
+        await simulator.sessions.aclose()
 
 
 async def _serve_stdio(server: GTMServer) -> None:
@@ -86,7 +121,8 @@ async def _serve_http(server: GTMServer, simulator: Simulator, settings: Setting
 
     from gtm_mcp.server.http import build_http_app
 
-    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token)
+    app = build_http_app(server, simulator, host=settings.host, admin_token=settings.admin_token,
+                         retrieve_tool=settings.retrieve_tool)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                             lifespan="on")
     await uvicorn.Server(config).serve()

@@ -1,9 +1,17 @@
-"""Session state and the bounded, expiring store that holds it."""
+"""Session state and the bounded, expiring store that holds it (in this process).
+
+Every store offers the same interface (`SessionStore` here; `RedisSessionStore` shares sessions
+between server processes): `lease(key)` gives one call exclusive use of a session and keeps what the
+call changed; `get`, `peek`, `drop`, `set_hidden_context`, `summaries`, `stats` serve the admin
+routes and tests.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +54,8 @@ class SessionStore:
     """Sessions by key, at most `max_sessions` (least recently used evicted first), each dropped
     after `idle_ttl_s` seconds without a call and keeping at most `max_history` calls."""
 
+    name = "memory"
+
     def __init__(self, *, max_sessions: int = 10_000, idle_ttl_s: float = 3600.0, max_history: int = 200) -> None:
         self.max_sessions = max_sessions
         self.idle_ttl_s = idle_ttl_s
@@ -60,6 +70,12 @@ class SessionStore:
 
     def __contains__(self, key: object) -> bool:
         return key in self._sessions
+
+    @asynccontextmanager
+    async def lease(self, key: str) -> AsyncIterator[Session]:
+        """The session for one call. In one process the session object is shared and kept as the
+        call changes it, so there is nothing to load or save."""
+        yield self.get(key)
 
     def get(self, key: str) -> Session:
         """The session for `key` (created on first use), marked as just used."""
@@ -88,6 +104,10 @@ class SessionStore:
     def drop(self, key: str) -> bool:
         return self._sessions.pop(key, None) is not None
 
+    def set_hidden_context(self, key: str, text: str | None) -> None:
+        """Set (or clear) the session's hidden context for its later calls."""
+        self.get(key).hidden_context = text
+
     def sweep(self, now: float | None = None) -> int:
         """Drop every session idle for longer than the TTL; returns how many were dropped."""
         now = time.monotonic() if now is None else now
@@ -105,3 +125,6 @@ class SessionStore:
     def stats(self) -> dict[str, Any]:
         return {"sessions": len(self._sessions), "max_sessions": self.max_sessions, "idle_ttl_s": self.idle_ttl_s,
                 "max_history": self.max_history, "evicted": self.evicted, "expired": self.expired}
+
+    async def aclose(self) -> None:
+        return None

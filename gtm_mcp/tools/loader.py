@@ -81,7 +81,8 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
         except ValidationError as e:
             for err in e.errors():
                 field = err["loc"][0] if err["loc"] else ""
-                sub = {"input_schema": "inputSchema", "output_schema": "outputSchema"}.get(str(field), field)
+                sub = {"input_schema": "inputSchema", "output_schema": "outputSchema",
+                       "check_profile": "_meta/gtm-mcp~1check-profile"}.get(str(field), field)
                 if module.NAME in ("mcp", "livemcpbench"):
                     field = sub
                 problems.append(ToolProblem(where, entry.name, f"{pointer}/{field}".rstrip("/"),

@@ -1,6 +1,12 @@
 """The `schema` backend: no model. Deterministic for a seed, instant, always schema-valid, and
 consistent within a session (ids handed out come back, arguments are echoed, objects remembered).
 
+Work is bounded whatever the schema: one output takes at most `generate.MAX_NODES` values and
+`MAX_CHARS` characters (a recursive or huge schema gets a clear error, never a frozen server), and
+schemas that could take more than a moment (large, recursive, big minimums) are generated in a
+worker thread so the event loop keeps serving other sessions. Calls of one session are serialised
+(its world is read and written by each), calls of different sessions never wait for each other.
+
 A hidden context that is a JSON object (one per line: the session's, then the call's) pins output
 fields of the same name wherever they fit the schema, e.g. an RL episode's ground truth
 `{"temperature": -3}`; `{"get_weather": {...}}` pins fields for that tool only.
@@ -14,8 +20,11 @@ import random
 from functools import lru_cache
 from typing import Any
 
-from gtm_mcp.backends.base import BackendHealth
-from gtm_mcp.backends.schema.generate import Context, generate
+import anyio
+import anyio.to_thread
+
+from gtm_mcp.backends.base import BackendError, BackendHealth
+from gtm_mcp.backends.schema.generate import BudgetExceeded, Context, generate
 from gtm_mcp.backends.schema.infer import CREATE, SEND, infer_output_schema
 from gtm_mcp.backends.schema.vocabulary import words
 from gtm_mcp.backends.schema.world import World
@@ -55,6 +64,23 @@ def _is_json_object(text: str) -> bool:
         return False
 
 
+def _big_minimum(node: Any) -> bool:
+    if isinstance(node, dict):
+        for key in ("minItems", "minLength", "minProperties"):
+            value = node.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 64:
+                return True
+        return any(_big_minimum(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_big_minimum(v) for v in node)
+    return False
+
+
+def _large(arguments: dict[str, Any]) -> bool:
+    """Arguments whose size makes echoing and remembering them take more than a moment."""
+    return len(arguments) > 64 or any(isinstance(v, (str, list, dict)) and len(v) > 4096 for v in arguments.values())
+
+
 def _topic(arguments: dict[str, Any], tool_name: str) -> str:
     for value in arguments.values():
         if isinstance(value, str) and 0 < len(value) <= 80:
@@ -71,6 +97,9 @@ class SchemaBackend:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.calls = 0
+        self.offloaded = 0
+        self._locks: dict[str, anyio.Lock] = {}  # per session: its world is read and written by each call
+        self._cost: dict[int, tuple[Any, bool]] = {}
 
     @classmethod
     def from_options(cls, options: Any) -> SchemaBackend:
@@ -86,7 +115,35 @@ class SchemaBackend:
         return cached
 
     async def simulate(self, request: SimulationRequest) -> dict[str, Any]:
-        return self.simulate_now(request)
+        async with self._lock_for(request.session_id):
+            try:
+                if self._expensive(self.schema_for(request)) or _large(request.arguments):
+                    self.offloaded += 1
+                    return await anyio.to_thread.run_sync(self.simulate_now, request)
+                return self.simulate_now(request)
+            except (BudgetExceeded, RecursionError) as e:
+                message = str(e) if isinstance(e, BudgetExceeded) else "the output schema nests too deeply to write"
+                raise BackendError(message) from None
+
+    def _lock_for(self, session_id: str) -> anyio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            if len(self._locks) >= 4096:  # forget idle sessions' locks (never one that is held)
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[session_id] = anyio.Lock()
+        return lock
+
+    def _expensive(self, schema: dict[str, Any]) -> bool:
+        """Whether generating for `schema` may take more than a moment (cached per schema object)."""
+        cached = self._cost.get(id(schema))
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        text = json.dumps(schema, default=str)
+        costly = len(text) > 8192 or '"$ref"' in text or '"allOf"' in text or _big_minimum(schema)
+        if len(self._cost) > 4096:
+            self._cost.clear()
+        self._cost[id(schema)] = (schema, costly)
+        return costly
 
     def simulate_now(self, request: SimulationRequest) -> dict[str, Any]:
         """The answer, synchronously (it never waits on anything)."""

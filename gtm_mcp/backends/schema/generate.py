@@ -13,6 +13,16 @@ from gtm_mcp.backends.schema.world import World
 
 MAX_DEPTH = 24  # recursive $refs stop here
 DEEP = 10  # below this depth, lists hold only their minimum number of items
+#: Work one output may take, whatever the schema asks: values generated, and characters written.
+MAX_NODES = 20_000
+MAX_CHARS = 512 * 1024
+#: From this depth on, or once half the node budget is spent, objects get only their required
+#: properties: a schema whose optional properties recurse cannot fan out exponentially.
+OPTIONAL_DEPTH = 6
+
+
+class BudgetExceeded(ValueError):
+    """The schema asks for more than one output may hold (huge minItems/minLength, deep recursion)."""
 
 
 @dataclass
@@ -26,6 +36,20 @@ class Context:
     validator_for: Any  # callable(schema) -> jsonschema validator (for echo checks)
     entity: dict[str, Any] = field(default_factory=dict)  # fields of the entity an argument refers to
     facts: dict[str, Any] = field(default_factory=dict)  # fields pinned by a JSON hidden context
+    nodes: int = 0  # values generated so far (budget: MAX_NODES)
+    chars: int = 0  # characters of strings written so far (budget: MAX_CHARS)
+
+    def spend(self, nodes: int = 1, chars: int = 0, where: str = "") -> None:
+        self.nodes += nodes
+        self.chars += chars
+        if self.nodes > MAX_NODES or self.chars > MAX_CHARS:
+            raise BudgetExceeded(f"the output schema asks for more than one output may hold (over {MAX_NODES} "
+                                 f"values or {MAX_CHARS} characters{f', at {where}' if where else ''})")
+
+    @property
+    def frugal(self) -> bool:
+        """Past half the budget: write only what the schema requires."""
+        return self.nodes > MAX_NODES // 2
 
 
 def _resolve(schema: Any, ctx: Context) -> Any:
@@ -89,7 +113,9 @@ def _fits(value: Any, schema: Any, ctx: Context) -> bool:
 
 
 def generate(schema: Any, name: str, ctx: Context, depth: int = 0) -> Any:
-    """A value for `schema` at a field called `name`."""
+    """A value for `schema` at a field called `name`. Raises BudgetExceeded when the schema asks for
+    more than MAX_NODES values or MAX_CHARS characters."""
+    ctx.spend(where=name)
     schema = _resolve(schema, ctx)
     if schema is True or schema is None:
         schema = {}
@@ -150,7 +176,8 @@ def _object(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> dict
     required = [r for r in schema.get("required") or [] if isinstance(r, str)]
     out: dict[str, Any] = {}
     saved_entity = ctx.entity
-    for key in [*required, *[k for k in props if k not in required]]:
+    optional = [] if depth >= OPTIONAL_DEPTH or ctx.frugal else [k for k in props if k not in required]
+    for key in [*required, *optional]:
         sub = _resolve(props.get(key, {}), ctx)
         if depth == 0 or key in ctx.arguments:
             found, value = _echo(key, sub if isinstance(sub, dict) else {}, ctx)
@@ -200,6 +227,9 @@ def _count_matches_list(out: dict[str, Any], props: dict[str, Any], ctx: Context
 def _array(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> list[Any]:
     lo = int(schema.get("minItems", 0) or 0)
     hi = schema.get("maxItems")
+    if lo > MAX_NODES - ctx.nodes:
+        raise BudgetExceeded(f"the output schema asks for at least {lo} items at {name!r}, more than one output "
+                             f"may hold ({MAX_NODES} values)")
     items = _resolve(schema.get("items", {}), ctx)
     prefix = schema.get("prefixItems") or (schema["items"] if isinstance(schema.get("items"), list) else None)
     if prefix:
@@ -207,7 +237,7 @@ def _array(schema: dict[str, Any], name: str, ctx: Context, depth: int) -> list[
     # Lists of things the session already knows come back with those things, newest first.
     known = ctx.world.known_objects(items if isinstance(items, dict) else {}, ctx)
     count = max(lo, min(len(known), 5)) if known else max(lo, ctx.rng.randint(1, 3))
-    if depth > DEEP:
+    if depth > DEEP or ctx.frugal:
         count = lo
     if hi is not None:
         count = min(count, int(hi))
@@ -265,8 +295,9 @@ def _string(schema: dict[str, Any], name: str, ctx: Context) -> str:
         value = vocab.string_for(name, rng, ctx.topic)
     pattern = schema.get("pattern")
     if isinstance(pattern, str) and not _fits(value, {"pattern": pattern}, ctx):
-        value = string_matching(pattern, rng) or value
+        value = string_matching(pattern, rng, max_chars=MAX_CHARS - ctx.chars) or value
     lo, hi = int(schema.get("minLength", 0) or 0), schema.get("maxLength")
+    ctx.spend(0, max(lo, len(value)), where=name)
     if len(value) < lo:
         value = value + "x" * (lo - len(value))
     if hi is not None and len(value) > int(hi):

@@ -11,7 +11,7 @@ from typing import Any
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "gtm"
-KEYS = {"name", "description", "input_schema", "output_schema", "domains", "server"}
+KEYS = {"name", "description", "input_schema", "output_schema", "domains", "server", "check_profile"}
 
 
 def _is_tool(item: Any) -> bool:

@@ -8,6 +8,9 @@ from typing import Any
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "mcp"
+#: The `_meta` key of an MCP tool entry naming its argument-checking profile (strict, pydantic, zod);
+#: `gtm-mcp mirror` writes it, since `tools/list` has no field for it.
+META_CHECK_PROFILE = "gtm-mcp/check-profile"
 
 
 def _unwrap(doc: Any) -> tuple[str, Any]:
@@ -45,4 +48,7 @@ def entry_of(item: Any, pointer: str, server: str | None = None) -> Entry:
         fields["output_schema"] = item["outputSchema"]
     if server:
         fields["server"] = server
+    meta = item.get("_meta")
+    if isinstance(meta, dict) and meta.get(META_CHECK_PROFILE) is not None:
+        fields["check_profile"] = meta[META_CHECK_PROFILE]
     return Entry(pointer, fields)
