@@ -64,6 +64,9 @@ class ServerSpec(Strict):
     include_tools: list[str] = Field(default_factory=list)
     exclude_tools: list[str] = Field(default_factory=list)
     call_timeout_s: float = 30.0
+    #: how the server checks arguments, carried by its tools into the data (`ToolDefinition.check_profile`):
+    #: `auto` detects it as `gtm-mcp --mirror` does; null leaves it unset (a server that checks nothing)
+    check_profile: Literal["auto", "strict", "pydantic", "zod"] | None = "auto"
     planner: Literal["generic", "tau-bench"] = "generic"
     tau: TauSpec | None = None
 

@@ -49,8 +49,13 @@ async def connect(spec: str, *, env: dict[str, str] | None = None, cwd: str | Pa
             yield client
 
 
-async def list_tools(client: Any, label: str) -> list[ToolDefinition]:
-    """The server's tools through the server's importer (MCP format); bad ones are left out."""
+async def list_tools(client: Any, label: str, *, check_profile: str | None = "auto") -> list[ToolDefinition]:
+    """The server's tools through the server's importer (MCP format); bad ones are left out. Each
+    carries the server's argument-checking profile: detected as `gtm-mcp --mirror` does
+    (`gtm_mcp.tools.mirror_profile`, which may call one read-only tool with a wrongly typed value)
+    for `auto`, as given otherwise, none for None."""
+    from gtm_mcp.tools.mirror_profile import detect, with_profile
+
     entries: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -59,6 +64,10 @@ async def list_tools(client: Any, label: str) -> list[ToolDefinition]:
         cursor = page.next_cursor
         if not cursor:
             break
+    if check_profile == "auto":
+        check_profile = (await detect(client, entries)).profile
+    if check_profile:
+        entries = with_profile(entries, check_profile)
     tools, _problems = parse_document({"tools": entries}, f"mirror:{label}", "mcp", kind="mirror")
     return [t.model_copy(update={"server": t.server or label}) for t in tools]
 

@@ -310,8 +310,9 @@ class GenericPlanner:
                 return None
             order = list(BAD_KINDS)
             self.rng.shuffle(order)
-            for bad_kind in order:
-                bad = bad_call(bad_kind, tool, valid, self.rng)
+            careless = tool.model_copy(update={"check_profile": None})  # what a strict API would refuse:
+            for bad_kind in order:  # the real server decides what it does with it
+                bad = bad_call(bad_kind, careless, valid, self.rng)
                 if bad is not None:
                     return PlannedCall(tool.name, bad.arguments, f"bad:{bad_kind}")
             return None

@@ -133,7 +133,7 @@ class ServerRecorder:
             spec_text, env = self.target(world)
             with anyio.fail_after(120):
                 async with connect(spec_text, env=env, cwd=self.root, errlog=self.errlog) as client:
-                    tools = await list_tools(client, self.spec.name)
+                    tools = await list_tools(client, self.spec.name, check_profile=self.spec.check_profile)
         finally:
             if not self.cfg.keep_worlds:
                 await remove_world(world)

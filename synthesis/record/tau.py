@@ -115,7 +115,8 @@ def task_plan(domain: Domain, task: Any, rng: random.Random, *, probe: bool) -> 
             order = list(BAD_KINDS)
             rng.shuffle(order)
             for kind in order:
-                bad = bad_call(kind, known[target.tool], target.arguments, rng)
+                bad = bad_call(kind, known[target.tool].model_copy(update={"check_profile": None}), target.arguments,
+                               rng)
                 if bad is not None:
                     plan.insert(plan.index(target), PlannedCall(target.tool, bad.arguments, f"bad:{kind}"))
                     break
