@@ -108,3 +108,21 @@ def test_seeds_and_splits_are_stable() -> None:
     assert abs(splits["test"] / len(seal_tools) - 0.1) < 0.03
     assert [tool_split(t.name, 7) for t in seal_tools[:50]] == [tool_split(t.name, 7) for t in seal_tools[:50]]
     assert tool_split("x", 1, {"train": 1.0, "validation": 0.0, "test": 0.0}) == "train"
+
+
+def test_an_error_exists_only_if_the_tools_own_checker_refuses_it() -> None:
+    """A Python (pydantic) tool coerces "2" to 2 and ignores undeclared parameters; a TypeScript (zod)
+    tool strips them: the generators then make no such "error", or one the real checker refuses."""
+    from gtm_mcp.calls.checking import check_call
+
+    tool = ToolDefinition(name="book", description="Book seats.", input_schema={
+        "type": "object", "properties": {"count": {"type": "integer"}, "name": {"type": "string"}},
+        "required": ["count"]})
+    valid = {"count": 2, "name": "Ann"}
+    for profile in ("pydantic", "zod"):
+        profiled = tool.model_copy(update={"check_profile": profile})
+        assert bad_call("unexpected_parameter", profiled, valid, random.Random(0)) is None
+        for seed in range(5):
+            bad = bad_call("wrong_type", profiled, valid, random.Random(seed))
+            assert bad is not None and not check_call(profiled, bad.arguments).accepted, (profile, bad)
+    assert bad_call("unexpected_parameter", tool, valid, random.Random(0)) is not None  # strict refuses extras
