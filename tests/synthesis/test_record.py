@@ -36,11 +36,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("recorded")
     cfg = load_record_config(CONFIG)
     cfg = cfg.model_copy(update={"world_root": str(out / "worlds"), "concurrency": 3})
-    stats = anyio.run(lambda: record(cfg, out, root=REPO, limit=2, progress=False))
+    stats = anyio.run(lambda: record(cfg, out, root=REPO, limit=1, progress=False))
     assert set(stats["servers"]) == {"time", "git", "sqlite", "memory", "filesystem", "everything"}
     for name, figures in stats["servers"].items():
         assert "error" not in figures, (name, figures)
-        assert figures["episodes"] == 2 and figures["calls"] >= 2, (name, figures)
+        assert figures["episodes"] == 1 and figures["calls"] >= 2, (name, figures)
     return out
 
 
@@ -83,7 +83,7 @@ async def replay(episode: EpisodeRecord) -> list[tuple[object, bool]]:
 
 def test_recorded_outputs_are_what_the_real_servers_return(recorded: Path) -> None:
     eps = episodes(recorded)
-    assert len(eps) == 12
+    assert len(eps) == 6
     compared = 0
     for episode in eps:
         assert episode.source.startswith("recorded:") and all(c.origin == "real" for c in episode.calls)
@@ -94,13 +94,15 @@ def test_recorded_outputs_are_what_the_real_servers_return(recorded: Path) -> No
                 continue
             assert (call.result, call.is_error) == (value, is_error), (episode.id, call.tool, call.arguments)
             compared += 1
-    assert compared >= 30
+    assert compared >= 15
 
 
 def test_recorded_corpus_has_errors_content_blocks_tools_and_figures(recorded: Path) -> None:
     stats = json.loads((recorded / "stats.json").read_text())
-    assert stats["total"]["episodes"] == 12 and stats["total"]["errors"] >= 1
+    assert stats["total"]["episodes"] == 6 and stats["total"]["calls"] >= 15
     tools = {p.stem: [json.loads(x) for x in p.read_text().splitlines()] for p in (recorded / "tools").glob("*.jsonl")}
+    # each server's tools carry how it checks arguments (detected as gtm-mcp --mirror does)
+    assert tools["time"][0]["check_profile"] == "pydantic" and tools["memory"][0]["check_profile"] == "zod"
     assert {t["name"] for t in tools["memory"]} >= {"create_entities", "open_nodes", "delete_entities"}
     assert "get-env" not in {t["name"] for t in tools["everything"]}  # excluded: it would record this machine
     eps = episodes(recorded)
@@ -110,16 +112,16 @@ def test_recorded_corpus_has_errors_content_blocks_tools_and_figures(recorded: P
     assert blocks and all("type" in b for b in blocks)
     # a second run resumes: nothing new is recorded
     cfg = load_record_config(CONFIG).model_copy(update={"world_root": str(recorded / "worlds")})
-    again = anyio.run(lambda: record(cfg, recorded, root=REPO, limit=2, only=["time"], progress=False))
-    assert again["servers"]["time"]["episodes"] == 2
+    again = anyio.run(lambda: record(cfg, recorded, root=REPO, limit=1, only=["time"], progress=False))
+    assert again["servers"]["time"]["episodes"] == 1
 
 
 def test_tau_bench_episodes_replay_the_real_tools(tmp_path: Path) -> None:
     root = need(DATA / "tau-bench")
     cfg = load_record_config(REPO / "synthesis" / "configs" / "record_tau_bench.yaml")
-    cfg = cfg.model_copy(update={"world_root": str(tmp_path / "worlds")})
-    stats = anyio.run(lambda: record(cfg, tmp_path, root=REPO, limit=3, progress=False))
-    assert stats["servers"]["tau-retail"]["episodes"] == 3 and stats["servers"]["tau-airline"]["episodes"] == 3
+    cfg = cfg.model_copy(update={"world_root": str(tmp_path / "worlds"), "concurrency": 1})
+    stats = anyio.run(lambda: record(cfg, tmp_path, root=REPO, limit=2, progress=False))
+    assert stats["servers"]["tau-retail"]["episodes"] == 2 and stats["servers"]["tau-airline"]["episodes"] == 2
     for name, domain_name in (("tau-retail", "retail"), ("tau-airline", "airline")):
         domain = load_domain(root, domain_name)
         lines = (tmp_path / "episodes" / f"{name}.jsonl").read_text().splitlines()
