@@ -181,7 +181,7 @@ def judge(tool: ToolDefinition, checks: Sequence[str], arguments: Any, output: A
     parts += ["", "Judge strictly by these rules:"]
     parts += [f"- {name}: {RUBRIC[name]}" for name in checks]
     answer = ", ".join(f'"{c}": {{"pass": true|false, "reason": "..."}}' for c in checks)
-    parts.append(f"Answer as {{{answer}}}.")
+    parts.append(f"Answer as {{{answer}}}, each reason in at most 15 words.")
     return [{"role": "system", "content": "You are a strict reviewer of training data for a tool simulator. "
              "Answer with one JSON object and nothing else."}, {"role": "user", "content": "\n".join(parts)}]
 
