@@ -242,5 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(result: Any) -> Any:
     """The figures printed at the end (per-tool tables stay in the stats files)."""
     if isinstance(result, dict):
-        return {k: _summary(v) for k, v in result.items() if k not in ("tools", "by_tool", "by_field", "inputs")}
+        return {k: _summary(v) for k, v in result.items()
+                if k not in ("by_tool", "by_field", "inputs", "load_problems", "examples")
+                and not (k == "tools" and isinstance(v, dict))}
     return result
