@@ -1,7 +1,9 @@
 """The three-level check of a generated call (stage 4, reused by 5 and 6):
 
 (a) deterministic: the arguments pass the server's argument check and the output is what the tool
-    can return (valid for its output schema; non-empty text for a text tool);
+    can return (valid for its output schema; non-empty text for a text tool); then `concrete`: no
+    placeholder where a real value belongs (an empty or "string"/"example"/"N/A" value, a context of
+    a word or two), which a weak teacher writes and a judge of the same size lets through;
 (b) no contradictions between parameters, and (c) the output is coherent with the input: a judge
     prompt with a fixed rubric (`synthesis.prompts.RUBRIC`); multi-turn episodes add a consistency
     check of the last call against the history, error samples a helpfulness check.
@@ -11,6 +13,7 @@ A judge answer that is not the verdict object asked for is junk: the sample is r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +21,48 @@ from gtm_mcp.calls.output import output_problem
 from gtm_mcp.contract import ToolDefinition
 from synthesis import prompts
 from synthesis.argcheck import argument_problems
+from synthesis.flow import leaves
 from synthesis.stages.base import Rejected
 from synthesis.teacher import Junk, Teacher, json_object
+
+#: Values a teacher writes when it has nothing concrete to say (compared lower-case, stripped).
+PLACEHOLDERS = frozenset({"", "string", "str", "text", "example", "sample", "value", "object", "array", "number",
+                          "integer", "boolean", "n/a", "na", "none", "null", "undefined", "...", "todo", "tbd", "foo",
+                          "bar", "baz", "lorem ipsum", "xxx", "placeholder", "your_value", "<value>", "description"})
+_ANGLE = re.compile(r"^<[^<>]{1,40}>$|^\{[a-z_ ]{1,40}\}$|^\[[a-z_ ]{1,40}\]$")
+
+
+def is_placeholder(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    text = value.strip().lower()
+    return text in PLACEHOLDERS or bool(_ANGLE.match(text))
+
+
+def placeholder_problem(arguments: Any, output: Any, context: str | None = None) -> str | None:
+    """Why the sample holds a placeholder instead of a concrete value (None when it does not)."""
+    if context is not None and len(context.split()) < 3:
+        return f"the context says nothing ({context!r})"
+    for key, value in leaves(arguments):
+        if is_placeholder(value):
+            return f"argument '{key}' is a placeholder ({value!r})"
+    if isinstance(output, str):
+        if is_placeholder(output):
+            return f"the output is a placeholder ({output!r})"
+        return None
+    for key, value in leaves(output):
+        if is_placeholder(value):
+            return f"output field '{key}' is a placeholder ({value!r})"
+    return None
+
+
+def concrete_check(arguments: Any, output: Any, checks: dict[str, bool], answer: str = "", *,
+                   context: str | None = None) -> None:
+    """Records `concrete` in `checks`; raises `Rejected` on a placeholder."""
+    problem = placeholder_problem(arguments, output, context)
+    checks["concrete"] = problem is None
+    if problem:
+        raise Rejected("check: concrete", problem, dict(checks), answer)
 
 
 def arguments_problem(tool: ToolDefinition, arguments: Any) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from gtm_mcp.contract import CallRecord, EpisodeRecord, ToolDefinition
 from synthesis import prompts
-from synthesis.checks import arguments_problem, judge
+from synthesis.checks import arguments_problem, is_placeholder, judge
 from synthesis.config import ErrorsConfig
 from synthesis.errorgen import bad_call
 from synthesis.jsonl import read_jsonl
@@ -55,7 +55,12 @@ def _message(answer: dict[str, Any], checks: dict[str, bool], text: str) -> str:
     if not ok:
         raise Rejected("check: schema", "the message must be non-empty text of at most "
                        f"{MAX_MESSAGE_CHARS} characters", checks, text)
-    return message.strip().removeprefix("Error:").strip()
+    message = message.strip().removeprefix("Error:").strip()
+    if len(message.split()) < 3 or is_placeholder(message):
+        checks["concrete"] = False
+        raise Rejected("check: concrete", f"the message says nothing ({message[:60]!r})", checks, text)
+    checks["concrete"] = True
+    return message
 
 
 async def run_errors(run: Run, tools: list[ToolEntry], cfg: ErrorsConfig) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from gtm_mcp.contract import CallRecord, EpisodeRecord
 from synthesis import prompts
-from synthesis.checks import judge, schema_check
+from synthesis.checks import concrete_check, judge, schema_check
 from synthesis.config import MultiConfig
 from synthesis.flow import flowed_values
 from synthesis.grouping import greedy_groups
@@ -61,6 +61,8 @@ async def run_multi(run: Run, tools: list[ToolEntry], cfg: MultiConfig, shares: 
                 tool = by_name[call["tool"]]
                 output = schema_check(tool, call.get("arguments"), call.get("output"), checks, reply.text)
                 calls.append(CallRecord(tool.name, call["arguments"], output, False, "simulated"))
+            for index, call in enumerate(calls):
+                concrete_check(call.arguments, call.result, checks, reply.text, context=context if index == 0 else None)
             flows = flowed_values([c.to_json() for c in calls])
             checks["flow"] = bool(flows)
             if not flows:

@@ -10,11 +10,11 @@ from typing import Any
 
 from gtm_mcp.contract import CallRecord, EpisodeRecord, ToolDefinition
 from synthesis import prompts
-from synthesis.checks import judge, schema_check
+from synthesis.checks import concrete_check, judge, schema_check
 from synthesis.config import SingleConfig
 from synthesis.jsonl import read_jsonl
 from synthesis.seeding import derive, rng_for
-from synthesis.stages.base import Item, Rejected, Run, StageFiles, run_items, stage_stats, timed
+from synthesis.stages.base import Item, Run, StageFiles, run_items, stage_stats, timed
 from synthesis.teacher import json_object
 from synthesis.toolfile import ToolEntry
 
@@ -49,10 +49,8 @@ async def run_single(run: Run, tools: list[ToolEntry], cfg: SingleConfig) -> dic
         sample = json_object(reply.text, truncated=reply.truncated, required=("context", "arguments", "output"))
         context = sample["context"] if isinstance(sample["context"], str) else ""
         checks: dict[str, bool] = {}
-        if not context.strip():
-            checks["schema"] = False
-            raise Rejected("check: schema", "the context is empty", checks, reply.text)
         output = schema_check(tool, sample["arguments"], sample["output"], checks, reply.text)
+        concrete_check(sample["arguments"], output, checks, reply.text, context=context)
         if cfg.judge:
             await judge(teacher, tool, ("parameters", "coherence"), sample["arguments"], output, checks,
                         context=context, seed=derive(run.seed, "single-judge", tool.name, round_, index))

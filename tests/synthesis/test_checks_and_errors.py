@@ -126,3 +126,15 @@ def test_an_error_exists_only_if_the_tools_own_checker_refuses_it() -> None:
             bad = bad_call("wrong_type", profiled, valid, random.Random(seed))
             assert bad is not None and not check_call(profiled, bad.arguments).accepted, (profile, bad)
     assert bad_call("unexpected_parameter", tool, valid, random.Random(0)) is not None  # strict refuses extras
+
+
+def test_placeholders_are_not_concrete_values() -> None:
+    from synthesis.checks import placeholder_problem
+
+    assert placeholder_problem({"city": "Oslo"}, {"temp_c": 3.5, "sky": "clear"}, "A user in Oslo checks the weather.") \
+        is None
+    assert placeholder_problem({"city": "Oslo"}, {"temp_c": 3.5}, ", {") == "the context says nothing (', {')"
+    assert "argument 'city'" in placeholder_problem({"city": ""}, {"temp_c": 1}, "A user checks the weather now.")
+    assert "output field 'sky'" in placeholder_problem({"city": "Oslo"}, {"sky": "<condition>"}, None)
+    assert placeholder_problem({"q": "x"}, "N/A", None) == "the output is a placeholder ('N/A')"
+    assert placeholder_problem({"city": "Oslo"}, {"temp_c": 3.5, "sky": "clear"}, None) is None
