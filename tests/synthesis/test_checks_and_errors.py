@@ -131,8 +131,8 @@ def test_an_error_exists_only_if_the_tools_own_checker_refuses_it() -> None:
 def test_placeholders_are_not_concrete_values() -> None:
     from synthesis.checks import placeholder_problem
 
-    assert placeholder_problem({"city": "Oslo"}, {"temp_c": 3.5, "sky": "clear"}, "A user in Oslo checks the weather.") \
-        is None
+    weather = {"temp_c": 3.5, "sky": "clear"}
+    assert placeholder_problem({"city": "Oslo"}, weather, "A user in Oslo checks the weather.") is None
     assert placeholder_problem({"city": "Oslo"}, {"temp_c": 3.5}, ", {") == "the context says nothing (', {')"
     assert "argument 'city'" in placeholder_problem({"city": ""}, {"temp_c": 1}, "A user checks the weather now.")
     assert "output field 'sky'" in placeholder_problem({"city": "Oslo"}, {"sky": "<condition>"}, None)
