@@ -31,7 +31,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = Path(os.environ.get("GTM_SHARED_DATA") or ROOT.parent / "shared" / "data")
+DATA = Path(os.environ.get("SHARED_DATA") or os.environ.get("GTM_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SLOW = Path("/work/shared/checks/slow_openai.py")
 PREFIXES = ("For logistics teams: ", "In a hospital setting, ", "Enterprise edition: ", "For online stores, ",
             "Education platform: ", "Mobile app backend: ")

@@ -180,8 +180,10 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 
 def shared_data(root: Path | None = None) -> str:
-    """The shared data folder: `$GTM_SHARED_DATA`, else `<root>/../shared/data` (root: the current folder)."""
-    return os.environ.get("GTM_SHARED_DATA") or str(((root or Path.cwd()) / ".." / "shared" / "data").resolve())
+    """The shared data folder: `$SHARED_DATA` (or `$GTM_SHARED_DATA`), else `<root>/../shared/data`
+    (root: the current folder)."""
+    named = os.environ.get("SHARED_DATA") or os.environ.get("GTM_SHARED_DATA")
+    return named or str(((root or Path.cwd()) / ".." / "shared" / "data").resolve())
 
 
 def expand_path(value: str, root: Path | None = None) -> str:

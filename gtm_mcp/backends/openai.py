@@ -144,8 +144,8 @@ class OpenAIBackend:
                 text = await self._simulate(request)
         except TimeoutError:
             self._failed(f"no answer within {self.timeout_s:g} s")
-            raise BackendError(f"the model endpoint {self.base_url} did not answer within "
-                               f"{self.timeout_s:g} s") from None
+            raise BackendError(f"the model endpoint {self.base_url} did not answer within {self.timeout_s:g} s",
+                               public=f"the model endpoint did not answer within {self.timeout_s:g} s") from None
         except AnswerTruncated:
             self.stats["truncated"] += 1
             raise
@@ -173,7 +173,8 @@ class OpenAIBackend:
         if response.status_code in (400, 422) and structured and self.structured_output == "auto":
             detail = _error_text(response)
             if _CONTEXT_ERRORS.search(detail):
-                raise BackendError(f"the prompt does not fit the model's context window: {detail}")
+                raise BackendError(f"the prompt does not fit the model's context window: {detail}",
+                                   public="the prompt does not fit the model's context window")
             body.pop("response_format")
             structured = False
             response = await self._post(body, request.session_id)
@@ -191,7 +192,8 @@ class OpenAIBackend:
                                 self.base_url, request.tool.name, detail[:200])
         if response.status_code != 200:
             raise BackendError(f"the model endpoint answered HTTP {response.status_code}: "
-                               f"{_error_text(response)[:300]}")
+                               f"{_error_text(response)[:300]}",
+                               public=f"the model endpoint answered HTTP {response.status_code}")
         if structured and self._endpoint_structured is None:
             self._endpoint_structured = True
         return self._content(response, expects_json=request.expects_json)
@@ -224,7 +226,10 @@ class OpenAIBackend:
                                 "for %g s", endpoint.url, e, self.endpoint_cooldown_s)
                 last = e
         where = order[0].url if len(order) == 1 else f"any of the {len(order)} endpoints"
-        raise BackendError(f"cannot reach the model endpoint {where}: {last}") from None
+        refused = str(last).startswith("connection refused")
+        raise BackendError(f"cannot reach the model endpoint {where}: {last}",
+                           public="cannot reach the model endpoint" + (" (connection refused)" if refused else ""),
+                           ) from None
 
     async def _post_to(self, endpoint: Endpoint, body: dict[str, Any], *, failover: bool) -> httpx.Response:
         """POST with bounded retries (connect errors, 429, 5xx) and exponential backoff; a connect
@@ -242,7 +247,8 @@ class OpenAIBackend:
             except httpx.TimeoutException:
                 raise TimeoutError from None
             except httpx.HTTPError as e:
-                raise BackendError(f"request to the model endpoint {endpoint.url} failed: {_describe(e)}") from None
+                raise BackendError(f"request to the model endpoint {endpoint.url} failed: {_describe(e)}",
+                                   public="the request to the model endpoint failed") from None
             else:
                 if response.status_code not in _RETRY_STATUS or attempt >= self.max_retries:
                     return response
@@ -266,7 +272,8 @@ class OpenAIBackend:
             content = choice["message"].get("content")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise BackendError("the model endpoint's answer is not an OpenAI chat completion: "
-                               f"{response.text[:200]!r}") from None
+                               f"{response.text[:200]!r}",
+                               public="the model endpoint's answer is not an OpenAI chat completion") from None
         usage = data.get("usage") or {}
         self.stats["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
         self.stats["completion_tokens"] += int(usage.get("completion_tokens") or 0)
@@ -283,7 +290,8 @@ class OpenAIBackend:
             if not self.model:
                 models = await self._list_models(self.timeout_s)
                 if not models:
-                    raise BackendError(f"no --model given and {self.base_url}/models lists none")
+                    raise BackendError(f"no --model given and {self.base_url}/models lists none",
+                                       public="the model endpoint serves no model")
                 self.model = models[0]["id"]
                 if self.context_window is None and isinstance(models[0].get("max_model_len"), int):
                     self.context_window = models[0]["max_model_len"]  # vLLM reports it
@@ -305,13 +313,19 @@ class OpenAIBackend:
         try:
             response = await endpoint.client.get("/models", timeout=timeout)
         except httpx.HTTPError as e:
-            raise BackendError(f"cannot reach the model endpoint {endpoint.url}: {_describe(e)}") from None
+            described = _describe(e)
+            raise BackendError(f"cannot reach the model endpoint {endpoint.url}: {described}",
+                               public="cannot reach the model endpoint" + (
+                                   " (connection refused)" if described.startswith("connection refused") else ""),
+                               ) from None
         if response.status_code != 200:
-            raise BackendError(f"{endpoint.url}/models answered HTTP {response.status_code}")
+            raise BackendError(f"{endpoint.url}/models answered HTTP {response.status_code}",
+                               public=f"the model endpoint's model list answered HTTP {response.status_code}")
         try:
             return [m for m in response.json().get("data", []) if isinstance(m, dict) and "id" in m]
         except (ValueError, AttributeError):
-            raise BackendError(f"{endpoint.url}/models did not answer JSON") from None
+            raise BackendError(f"{endpoint.url}/models did not answer JSON",
+                               public="the model endpoint's model list is not JSON") from None
 
     def _failed(self, message: str) -> None:
         self.stats["errors"] += 1

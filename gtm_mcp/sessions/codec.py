@@ -5,11 +5,6 @@ holds JSON data); the call history as `CallRecord.to_json()` entries. Backends k
 `Session.state`, which must be plain JSON data (dicts with string keys, lists, strings, numbers,
 booleans, None): anything else is refused with `SessionStateError` naming where it sits, so a
 backend that keeps a Python object there fails loudly instead of losing its world between replicas.
-
-Transitional: the schema backend on main still keeps a `World` object under `state["schema"]`
-(issue 8 moves it to plain JSON). Its attributes are plain JSON, so it is carried as
-`{"__gtm_object__": "schema-world", "data": {...}}` until then; `encoders` holds that one entry and
-is the only place to remove once the backend keeps plain JSON.
 """
 
 from __future__ import annotations
@@ -19,39 +14,17 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from gtm_mcp.contract.records import CallRecord
-from gtm_mcp.sessions.store import Session
+from gtm_mcp.sessions.store import DEFAULT_MAX_BYTES, Session
 
-#: Session fields that are per-process bookkeeping, not part of the episode.
-_LOCAL_FIELDS = {"created", "last_used", "max_history"}
-_TAG = "__gtm_object__"
+#: Session fields that are per-process bookkeeping, not part of the episode (sizes are recounted).
+_LOCAL_FIELDS = {"created", "last_used", "max_history", "max_bytes", "history_bytes", "state_bytes", "_sizes"}
 
 
 class SessionStateError(TypeError):
     """A session holds something that is not JSON data and cannot be shared between replicas."""
-
-
-def _world_codec() -> tuple[type, Callable[[Any], Any], Callable[[Any], Any]] | None:
-    try:
-        from gtm_mcp.backends.schema.world import World
-    except ImportError:  # the backend was redesigned: nothing to carry
-        return None
-
-    def restore(data: Any) -> Any:
-        world = World.__new__(World)
-        world.__dict__.update(data)
-        return world
-
-    return World, lambda world: dict(vars(world)), restore
-
-
-#: tag -> (class, encode to JSON data, decode from it). See the module docstring.
-encoders: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = {}
-if (_codec := _world_codec()) is not None:
-    encoders["schema-world"] = _codec
 
 
 def plain_json(value: Any, where: str) -> Any:
@@ -72,22 +45,9 @@ def plain_json(value: Any, where: str) -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [plain_json(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    for tag, (cls, encode, _) in encoders.items():
-        if type(value) is cls:
-            return {_TAG: tag, "data": plain_json(encode(value), f"{where}<{tag}>")}
     raise SessionStateError(
         f"{where} holds a {type(value).__module__}.{type(value).__qualname__}, which is not JSON data: a shared "
         "session store (--session-store redis) needs backends that keep plain JSON in Session.state")
-
-
-def _revive(value: Any) -> Any:
-    if isinstance(value, dict):
-        if _TAG in value and set(value) == {_TAG, "data"} and value[_TAG] in encoders:
-            return encoders[value[_TAG]][2](_revive(value["data"]))
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    return value
 
 
 def session_to_json(session: Session) -> str:
@@ -103,12 +63,13 @@ def session_to_json(session: Session) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def session_from_json(text: str | bytes, *, max_history: int) -> Session:
+def session_from_json(text: str | bytes, *, max_history: int, max_bytes: int = DEFAULT_MAX_BYTES) -> Session:
     data = json.loads(text)
     known = {f.name for f in dataclasses.fields(Session)}
-    fields = {k: _revive(v) for k, v in data.items() if k in known and k not in _LOCAL_FIELDS}
+    fields = {k: v for k, v in data.items() if k in known and k not in _LOCAL_FIELDS}
     history = deque(CallRecord.from_json(c) for c in fields.pop("history", []))
     while len(history) > max_history:
         history.popleft()
     now = time.monotonic()
-    return Session(**fields, history=history, max_history=max_history, created=now, last_used=now)
+    return Session(**fields, history=history, max_history=max_history, max_bytes=max_bytes, created=now,
+                   last_used=now)

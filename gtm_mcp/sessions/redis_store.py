@@ -19,7 +19,7 @@ runs, so a long model call keeps it and a replica killed mid-call blocks its ses
 `lock_ttl_s`. Sessions travel as JSON (`gtm_mcp.sessions.codec`): a backend that keeps a non-JSON
 object in `Session.state` makes the call fail with a `SessionStateError` naming it.
 
-The admin routes (`peek`, `drop`, `set_hidden_context`, `summaries`) use a synchronous client with
+The admin routes (`peek`, `drop`, `edit`, `summaries`) use a synchronous client with
 a 2-second socket timeout: they are operator actions, one or two local round trips each. `stats()`
 reads only figures kept in this process (the health route never waits on Redis).
 """
@@ -30,14 +30,14 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 
 from gtm_mcp.sessions.codec import session_from_json, session_to_json
-from gtm_mcp.sessions.store import Session
+from gtm_mcp.sessions.store import DEFAULT_MAX_BYTES, Session
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +92,23 @@ def _redis_modules() -> tuple[Any, Any]:
 
 class RedisSessionStore:
     """`SessionStore`'s interface over Redis, shared by every replica that names the same URL and
-    prefix. `max_sessions`, `idle_ttl_s` and `max_history` mean what they mean in memory."""
+    prefix. `max_sessions`, `idle_ttl_s`, `max_history` and `max_session_bytes` mean what they mean in
+    memory."""
 
     name = "redis"
 
     def __init__(self, url: str, *, prefix: str = "gtm-mcp:", max_sessions: int = 10_000,
                  idle_ttl_s: float = 3600.0, max_history: int = 200, lock_ttl_s: float = 10.0,
-                 lock_wait_s: float = 130.0) -> None:
+                 lock_wait_s: float = 130.0, world: dict[str, Any] | None = None,
+                 max_session_bytes: int = DEFAULT_MAX_BYTES) -> None:
         redis, _ = _redis_modules()
+        self.world = world  # the declared initial world of every new session (`--world FILE`), if any
         self.url = url
         self.prefix = prefix
         self.max_sessions = max_sessions
         self.idle_ttl_s = idle_ttl_s
         self.max_history = max_history
+        self.max_session_bytes = max_session_bytes
         self.lock_ttl_s = lock_ttl_s
         self.lock_wait_s = lock_wait_s
         self._sync = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
@@ -115,6 +119,12 @@ class RedisSessionStore:
         self._local_locks: dict[str, tuple[anyio.Lock, int]] = {}
         self.counts: dict[str, int] = {"sessions": 0, "evicted": 0, "expired": 0, "lock_waits": 0, "saves": 0}
         self._sync.ping()  # fail at start, with the URL, rather than at the first call
+
+    def _session(self, key: str, document: Any) -> Session:
+        """The stored session (or a new one when there is none), with this store's limits."""
+        if document:
+            return session_from_json(document, max_history=self.max_history, max_bytes=self.max_session_bytes)
+        return Session(key=key, max_history=self.max_history, world=self.world, max_bytes=self.max_session_bytes)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -153,8 +163,7 @@ class RedisSessionStore:
             payload = await self._acquire(key, token)
             lost = anyio.Event()
             try:
-                session = (session_from_json(payload, max_history=self.max_history) if payload
-                           else Session(key=key, max_history=self.max_history))
+                session = self._session(key, payload)
                 self._leased[key] = session
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._keep, key, token, lost)
@@ -255,7 +264,7 @@ class RedisSessionStore:
 
     def peek(self, key: str) -> Session | None:
         payload = self._sync.get(self._doc(key))
-        return session_from_json(payload, max_history=self.max_history) if payload else None
+        return self._session(key, payload) if payload else None
 
     def drop(self, key: str) -> bool:
         pipe = self._sync.pipeline()
@@ -264,8 +273,9 @@ class RedisSessionStore:
         deleted, _ = pipe.execute()
         return bool(deleted)
 
-    def set_hidden_context(self, key: str, text: str | None) -> None:
-        """Set the session's hidden context, taking its lock like a call does (waits at most 2 s)."""
+    def edit(self, key: str, change: Callable[[Session], None]) -> Session:
+        """Apply `change` to the session outside any call, taking its lock like a call does (waits at
+        most 2 s), and save it; returns the session as saved."""
         token = secrets.token_hex(8)
         acquire = self._sync.register_script(_ACQUIRE)
         deadline = time.monotonic() + 2.0
@@ -277,15 +287,15 @@ class RedisSessionStore:
                 raise SessionBusyError(f"session {key!r} is busy with a call; try again")
             time.sleep(0.01)
         try:
-            session = (session_from_json(value, max_history=self.max_history) if value
-                       else Session(key=key, max_history=self.max_history))
-            session.hidden_context = text
+            session = self._session(key, value)
+            change(session)
             self._sync.register_script(_SAVE)(
                 keys=[self._lock(key), self._doc(key), self._index],
                 args=[token, session_to_json(session), int(self.idle_ttl_s * 1000), f"{time.time():.6f}", key,
                       self.max_sessions, f"{self.prefix}s:"])
         finally:
             self._sync.register_script(_RELEASE)(keys=[self._lock(key)], args=[token])
+        return session
 
     def sweep(self, now: float | None = None) -> int:
         """Forget index entries of sessions idle past the TTL (Redis expired their documents)."""
@@ -304,14 +314,15 @@ class RedisSessionStore:
         for (_key, used), document in zip(entries, documents, strict=True):
             if document is None:
                 continue
-            summary = session_from_json(document, max_history=self.max_history).summary()
+            summary = self._session(_key.decode(), document).summary()
             summary["idle_s"] = round(now - used, 1)
             out.append(summary)
         return out
 
     def stats(self) -> dict[str, Any]:
         return {"session_store": self.name, "sessions": self.counts["sessions"], "max_sessions": self.max_sessions,
-                "idle_ttl_s": self.idle_ttl_s, "max_history": self.max_history, "evicted": self.counts["evicted"],
+                "idle_ttl_s": self.idle_ttl_s, "max_history": self.max_history,
+                "max_session_bytes": self.max_session_bytes, "evicted": self.counts["evicted"],
                 "expired": self.counts["expired"], "lock_waits": self.counts["lock_waits"]}
 
     async def aclose(self) -> None:

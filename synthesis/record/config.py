@@ -6,7 +6,7 @@ that make planned calls realistic. Strings may hold placeholders, expanded per e
 | `{world}` | the episode's fresh world folder (created empty, then the `setup` commands run in it) |
 | `{root}` | the folder `gtm-synth record` runs in (the repository root for the shipped configs) |
 | `{python}` | the Python running `gtm-synth` |
-| `{shared}` | `$GTM_SHARED_DATA`, else `<root>/../shared/data` |
+| `{shared}` | `$SHARED_DATA` (or `$GTM_SHARED_DATA`), else `<root>/../shared/data` |
 | `{n}` | a random number 1-9999 (a fresh one at each use) |
 | `{theme.KEY}` | KEY of the episode's theme (one of `themes`, picked by the seed) |
 """

@@ -101,14 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m synthesis.record.tau_server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domain", choices=["retail", "airline"], required=True)
-    parser.add_argument("--root", default=None, help="the tau-bench checkout (default: $GTM_SHARED_DATA/tau-bench "
+    parser.add_argument("--root", default=None, help="the tau-bench checkout (default: $SHARED_DATA/tau-bench "
                         "or ../shared/data/tau-bench)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     import os
     from pathlib import Path
 
-    root = args.root or str(Path(os.environ.get("GTM_SHARED_DATA") or "../shared/data") / "tau-bench")
+    shared = os.environ.get("SHARED_DATA") or os.environ.get("GTM_SHARED_DATA") or "../shared/data"
+    root = args.root or str(Path(shared) / "tau-bench")
     from synthesis.record.tau import TauUnavailable
 
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gtm_mcp.contract.definition import OUTPUT_CONTENT_META
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "mcp"
@@ -46,6 +47,9 @@ def entry_of(item: Any, pointer: str, server: str | None = None) -> Entry:
     }
     if item.get("outputSchema") is not None:
         fields["output_schema"] = item["outputSchema"]
+    meta = item.get("_meta")
+    if isinstance(meta, dict) and isinstance(meta.get(OUTPUT_CONTENT_META), list):
+        fields["output_content"] = tuple(meta[OUTPUT_CONTENT_META])
     if server:
         fields["server"] = server
     meta = item.get("_meta")

@@ -45,7 +45,9 @@ def test_server_default_tool_file_and_admin_route_each_choose(tmp_path: Path) ->
                 return out
 
         answers = anyio.run(calls)
-    assert answers["by_default"][0] is False and json.loads(answers["by_default"][1])["count"] == 2
+    # a tool without an output schema answers in text; the coerced 2 (not "2") is what it echoes
+    assert answers["by_default"][0] is False and "count: 2" in answers["by_default"][1]
+    assert '"2"' not in answers["by_default"][1]
     assert answers["as_zod"] == (True, "MCP error -32602: Input validation error: Invalid arguments for tool "
                                        "as_zod: Invalid input: expected number, received string at count")
     assert answers["as_strict"][0] is True and answers["as_strict"][1].startswith("Invalid arguments for tool")

@@ -124,7 +124,8 @@ def test_warnings_reach_the_official_client_over_stdio(tmp_path: Path) -> None:
     """An accepted call that strict would refuse carries `gtm-mcp/warnings` in the result's `_meta`."""
     tools = tmp_path / "tools.json"
     tools.write_text(json.dumps([{"name": "book", "check_profile": "pydantic", "input_schema": {
-        "type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}}]))
+        "type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]},
+        "output_schema": {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}}]))
 
     async def go() -> Any:
         async with Client(StdioServerParameters(command=sys.executable, args=[
