@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="run config: splits, context window and the teacher for the card")
     p.add_argument("--context-window", type=int, help="prompt tokens + max new tokens (estimate); 0: no limit")
     p.add_argument("--max-new-tokens", type=int)
+    p.add_argument("--shares", type=_shares, metavar="train=0.7,validation=0.1,test=0.2",
+                   help="shares of generated (CARG) tools per split (default: the config's, else 0.7/0.1/0.2)")
+    p.add_argument("--holdout", action="append", type=_holdout, metavar="SPLIT=SERVER,...",
+                   help="hold out whole servers: all their tools and episodes go to SPLIT (validation or test); "
+                        "repeat per split; replaces the default (test=time,sqlite validation=everything); "
+                        "'--holdout none' holds out no server")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("tau-server", help="serve tau-bench's real tools over MCP (stdio)", add_help=False)
@@ -175,6 +181,26 @@ async def _stage(args: argparse.Namespace) -> dict[str, Any]:
         await run.close()
 
 
+def _shares(text: str) -> dict[str, float]:
+    try:
+        shares = {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError("write train=0.7,validation=0.1,test=0.2") from None
+    if set(shares) - {"train", "validation", "test"} or abs(sum(shares.values()) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError("give train/validation/test shares that sum to 1")
+    return shares
+
+
+def _holdout(text: str) -> dict[str, list[str]]:
+    if text.strip() == "none":
+        return {}
+    split, _, servers = text.partition("=")
+    names = [s.strip() for s in servers.split(",") if s.strip()]
+    if split.strip() not in ("validation", "test") or not names:
+        raise argparse.ArgumentTypeError("write test=SERVER[,SERVER...] or validation=SERVER[,...]")
+    return {split.strip(): names}
+
+
 def _export(args: argparse.Namespace) -> dict[str, Any]:
     from synthesis.config import ExportConfig, RunConfig, load_run_config
     from synthesis.export import ExportSettings, export
@@ -183,7 +209,14 @@ def _export(args: argparse.Namespace) -> dict[str, Any]:
     config = load_run_config(args.config) if args.config else RunConfig()
     section = config.export or ExportConfig()
     window = section.context_window if args.context_window is None else (args.context_window or None)
-    settings = ExportSettings(seed=config.seed if args.seed is None else args.seed, shares=section.splits,
+    holdout = section.holdout_servers
+    if args.holdout:
+        holdout = {}
+        for pair in args.holdout:
+            for split, servers in pair.items():
+                holdout.setdefault(split, []).extend(servers)
+    settings = ExportSettings(seed=config.seed if args.seed is None else args.seed,
+                              shares=args.shares or section.splits, holdout_servers=holdout,
                               context_window=window, max_new_tokens=args.max_new_tokens or section.max_new_tokens,
                               max_target_chars=section.max_target_chars, progress=not args.no_progress)
     stats_dirs = [p for p in args.inputs if Path(p).is_dir()]

@@ -12,6 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synthesis.splits import DEFAULT_HOLDOUT_SERVERS, DEFAULT_SHARES
+
 STAGES = ("taxonomy", "tools", "import", "dedup", "single", "multi", "errors", "export")
 
 
@@ -110,7 +112,11 @@ class ErrorsConfig(Strict):
 
 
 class ExportConfig(Strict):
-    splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    splits: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SHARES),
+                                     description="shares of generated (CARG) tools per split, by tool name and seed")
+    holdout_servers: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_HOLDOUT_SERVERS.items()},
+        description="validation/test -> servers whose tools (and all their episodes) go to that split")
     recorded: list[str] = Field(default_factory=list, description="recorded episode files or folders to include")
     context_window: int | None = Field(8192, description="prompt tokens (estimate) + max_new_tokens; None: all")
     max_new_tokens: int = 1024
@@ -121,6 +127,8 @@ class ExportConfig(Strict):
         unknown = set(self.splits) - {"train", "validation", "test"}
         if unknown or abs(sum(self.splits.values()) - 1) > 1e-6:
             raise ValueError("splits: give train/validation/test shares that sum to 1")
+        if set(self.holdout_servers) - {"validation", "test"}:
+            raise ValueError("holdout_servers: keys are validation and test")
         return self
 
 

@@ -92,7 +92,8 @@ def run_export(run: Run, cfg: ExportConfig, out: Path | None = None) -> dict[str
     recorded = [Path(expand_path(p)) for p in cfg.recorded]
     inputs += recorded
     stats_dirs = [run.out] + [p for p in recorded if p.is_dir()]
-    settings = ExportSettings(seed=run.seed, shares=cfg.splits, context_window=cfg.context_window,
+    settings = ExportSettings(seed=run.seed, shares=cfg.splits, holdout_servers=cfg.holdout_servers,
+                              context_window=cfg.context_window,
                               max_new_tokens=cfg.max_new_tokens, max_target_chars=cfg.max_target_chars,
                               progress=run.progress)
     return export(out or run.path("export"), inputs, settings, stats_dirs=stats_dirs, teacher=teacher_card(run.config))

@@ -189,11 +189,16 @@ def judge(tool: ToolDefinition, checks: Sequence[str], arguments: Any, output: A
 # -- stage 5: multi-turn episodes ------------------------------------------------------------------
 
 def episode_schema(tools: Sequence[ToolDefinition]) -> dict[str, Any]:
+    """Two or more calls, each of one of the group's tools with arguments and output of that tool's
+    schemas (a grammar-constrained teacher cannot answer otherwise; the checks still run)."""
+    def call_of(tool: ToolDefinition) -> dict[str, Any]:
+        output = tool.output_schema if tool.output_schema is not None else {"type": "string"}
+        return {"type": "object", "properties": {"tool": {"const": tool.name}, "arguments": tool.input_schema,
+                                                 "output": output}, "required": ["tool", "arguments", "output"]}
+
     return {"type": "object", "properties": {
-        "context": {"type": "string"},
-        "calls": {"type": "array", "items": {"type": "object", "properties": {
-            "tool": {"type": "string", "enum": [t.name for t in tools]},
-            "arguments": {"type": "object"}, "output": {}}, "required": ["tool", "arguments", "output"]}}},
+        "context": {"type": "string", "minLength": 1},
+        "calls": {"type": "array", "minItems": 2, "items": {"anyOf": [call_of(t) for t in tools]}}},
         "required": ["context", "calls"]}
 
 

@@ -48,7 +48,8 @@ def sample_arguments(tool: ToolDefinition, rng: random.Random, *, optional_share
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     required = set(schema.get("required") or [])
     for _ in range(attempts):
-        ctx = Context(rng=rng, root=schema, world=World(), arguments={}, topic=" ".join(words(tool.name)),
+        ctx = Context(rng=rng, root=schema, world=World(World.fresh(None)), arguments={},
+                      topic=" ".join(words(tool.name)),
                       creates=False, validator_for=_validator_for)
         try:
             value = generate(schema, tool.name, ctx)

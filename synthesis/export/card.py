@@ -37,9 +37,20 @@ def plot_tools_per_field(counts: dict[str, int], path: Path, top: int = 40) -> N
 def markdown(card: dict[str, Any]) -> str:
     lines = ["# GTM training data: dataset card", "", f"Prompt format: `{card['prompt_format']}`; episodes: "
              f"`{card['episode_format']}`; seed {card['seed']}.", "", "## Records", "",
-             "| split | SFT records | episodes | tools |", "|---|---:|---:|---:|"]
+             "| split | SFT records | episodes | tools | records by kind | recorded servers |",
+             "|---|---:|---:|---:|---|---|"]
     for split, row in card["splits"].items():
-        lines.append(f"| {split} | {row['sft_records']} | {row['episodes']} | {row.get('tools', '')} |")
+        kinds = ", ".join(f"{k} {v}" for k, v in (row.get("by_kind") or {}).items())
+        servers = ", ".join(row.get("servers") or [])
+        lines.append(f"| {split} | {row['sft_records']} | {row['episodes']} | {row.get('tools', '')} | {kinds} | "
+                     f"{servers} |")
+    settings = card.get("settings") or {}
+    lines += ["", "Splits are by tool: servers held out whole "
+              f"`{json.dumps(settings.get('holdout_servers', {}))}` (all their tools and episodes), generated "
+              f"tools by shares `{json.dumps(settings.get('shares', {}))}` (seed {card['seed']}), every other "
+              "recorded tool in train; `heldout_episodes` holds held-out episodes of train tools only."]
+    if settings.get("holdout_servers_missing"):
+        lines.append(f"Held-out servers absent from the inputs: {', '.join(settings['holdout_servers_missing'])}.")
     lines += ["", "## SFT records by kind and source", "", "| source | kind | records | errors |",
               "|---|---|---:|---:|"]
     for source, row in sorted(card["by_source"].items()):

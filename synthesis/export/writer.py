@@ -1,13 +1,19 @@
 """`gtm-synth export`: episodes (CARG stages, recorded traffic) -> the layout of docs/export-format.md.
 
-Splits are by TOOL: a tool's split is `synthesis.splits.tool_split(name, seed, shares)`, except
-recorded tools, which always train on their training episodes (their held-out episodes go to
-`heldout`/`heldout_episodes`). A generated episode whose tools fall in different splits is left out
-(counted): no tool ever appears in two of train/validation/test."""
+Splits are by TOOL, decided in this order:
+1. a tool of a held-out server (`holdout_servers`, e.g. `{"test": ["time", "sqlite"], "validation":
+   ["everything"]}`; a tool's server is its definition's `server`) goes, with ALL its episodes, to
+   that split: a model is scored on a real server it never saw, against the real outputs;
+2. any other recorded tool trains on its training episodes; its held-out episodes go to
+   `heldout_episodes` (reference-based evaluation of tools the model did see);
+3. a generated (CARG) tool's split is `synthesis.splits.tool_split(name, seed, shares)`.
+A generated episode whose tools fall in different splits is left out (counted): no tool ever appears
+in two of train/validation/test, and `heldout_episodes` only holds train tools."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -19,7 +25,9 @@ from gtm_mcp.contract import EPISODE_FORMAT_VERSION, PROMPT_FORMAT_VERSION, Epis
 from synthesis.export.card import field_of, markdown, plot_tools_per_field
 from synthesis.export.sft import is_recorded, kind_of, sft_records
 from synthesis.jsonl import JsonlWriter, read_jsonl
-from synthesis.splits import DEFAULT_SHARES, SPLITS, tool_split
+from synthesis.splits import DEFAULT_HOLDOUT_SERVERS, DEFAULT_SHARES, SPLITS, tool_split
+
+log = logging.getLogger("synthesis")
 
 EPISODE_FILES = {"train": "train", "validation": "validation", "test": "test", "heldout_episodes": "heldout"}
 
@@ -32,6 +40,9 @@ class ExportSettings:
     max_new_tokens: int = 1024
     max_target_chars: int = 20000
     progress: bool = True
+    #: split -> server names whose tools all go to that split (validation or test)
+    holdout_servers: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_HOLDOUT_SERVERS.items()})
 
 
 def episode_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -67,16 +78,21 @@ def export(out: str | Path, inputs: Iterable[str | Path], settings: ExportSettin
     out = Path(out)
     files = episode_files(inputs)
     left_out: Counter = Counter()
-    # pass 1: which tools are recorded (they train), and each tool's definition and split
+    # pass 1: which tools are recorded (they train), and each tool's definition, server and split
     recorded_tools: set[str] = set()
     definitions: dict[str, dict[str, Any]] = {}
+    servers_seen: set[str] = set()
     for episode in _episodes(files, Counter()):
         for tool in episode.tools:
             definitions.setdefault(tool.name, tool.to_gtm())
+            if tool.server:
+                servers_seen.add(tool.server)
         if is_recorded(episode):
             recorded_tools.update(t.name for t in episode.tools)
-    split_of = {name: "train" if name in recorded_tools else tool_split(name, settings.seed, settings.shares)
-                for name in definitions}
+    split_of = assign_splits(definitions, recorded_tools, settings)
+    missing_servers = sorted({s for names in settings.holdout_servers.values() for s in names} - servers_seen)
+    if missing_servers:
+        log.warning("export: held-out server(s) not in the inputs: %s", ", ".join(missing_servers))
 
     (out / "sft").mkdir(parents=True, exist_ok=True)
     (out / "episodes").mkdir(parents=True, exist_ok=True)
@@ -86,6 +102,7 @@ def export(out: str | Path, inputs: Iterable[str | Path], settings: ExportSettin
     by_source: dict[str, Counter] = defaultdict(Counter)
     tools_in: dict[str, set[str]] = defaultdict(set)
     records_per_tool: Counter = Counter()
+    by_kind: dict[str, Counter] = defaultdict(Counter)
     try:
         with tqdm(desc="export", unit="episode", file=sys.stderr, disable=not settings.progress) as bar:
             for episode in _episodes(files, left_out):
@@ -94,14 +111,13 @@ def export(out: str | Path, inputs: Iterable[str | Path], settings: ExportSettin
                 if not names:
                     left_out["episode without a defined tool"] += 1
                     continue
-                if is_recorded(episode) and (episode.meta or {}).get("split") == "heldout":
+                splits = {split_of[n] for n in names}
+                if len(splits) > 1:
+                    left_out["episode whose tools cross splits"] += 1
+                    continue
+                split = splits.pop()
+                if split == "train" and is_recorded(episode) and (episode.meta or {}).get("split") == "heldout":
                     split = "heldout_episodes"
-                else:
-                    splits = {split_of[n] for n in names}
-                    if len(splits) > 1:
-                        left_out["generated episode whose tools cross splits"] += 1
-                        continue
-                    split = splits.pop()
                 ep_out[split].write(episode.to_json_line())
                 counts[split]["episodes"] += 1
                 for record in sft_records(episode, split, context_window=settings.context_window,
@@ -117,11 +133,12 @@ def export(out: str | Path, inputs: Iterable[str | Path], settings: ExportSettin
                     row = by_source[record["source"]]
                     row["records"] += 1
                     row["errors"] += record["is_error"]
+                    by_kind[split][record["kind"]] += 1
     finally:
         for writer in [*sft_out.values(), *ep_out.values()]:
             writer.close()
     exported = set().union(*tools_in.values()) if tools_in else set()
-    check_disjoint(tools_in)
+    check_disjoint(tools_in, split_of)
     with JsonlWriter(out / "tools.jsonl", truncate=True) as tools_file:
         for name in sorted(exported):
             tools_file.write({**definitions[name], "split": split_of[name]})
@@ -137,12 +154,15 @@ def export(out: str | Path, inputs: Iterable[str | Path], settings: ExportSettin
     card = {
         "prompt_format": PROMPT_FORMAT_VERSION, "episode_format": EPISODE_FORMAT_VERSION, "seed": settings.seed,
         "splits": {s: {"sft_records": counts[s]["sft_records"], "episodes": counts[s]["episodes"],
-                       "tools": len(tools_in[s])} for s in EPISODE_FILES},
+                       "tools": len(tools_in[s]), "by_kind": dict(sorted(by_kind[s].items())),
+                       "servers": sorted({definitions[n].get("server") or "" for n in tools_in[s]} - {""})}
+                   for s in EPISODE_FILES},
         "by_source": {s: {"kind": kind_of(s), **dict(c)} for s, c in sorted(by_source.items())},
         "inputs": [str(f) for f in files],
         "settings": {"shares": settings.shares, "context_window": settings.context_window,
                      "max_new_tokens": settings.max_new_tokens, "max_target_chars": settings.max_target_chars,
-                     "recorded_tools_train": True},
+                     "holdout_servers": settings.holdout_servers, "holdout_servers_missing": missing_servers,
+                     "recorded_tools_train": "unless their server is held out"},
         "fields": {"count": len(by_field), "by_field": by_field_sorted},
         "left_out": dict(left_out),
         "teacher": teacher,
@@ -153,13 +173,38 @@ def export(out: str | Path, inputs: Iterable[str | Path], settings: ExportSettin
     return card
 
 
-def check_disjoint(tools_in: dict[str, set[str]]) -> None:
-    """Raises if a tool appears in two of train/validation/test (the export's promise)."""
+def assign_splits(definitions: dict[str, dict[str, Any]], recorded_tools: set[str],
+                  settings: ExportSettings) -> dict[str, str]:
+    """Each tool's split (see the module's docstring). A tool name served by two held-out servers
+    takes the first split in test, validation order."""
+    held: dict[str, str] = {}
+    for split in ("test", "validation"):
+        for server in settings.holdout_servers.get(split, []):
+            held.setdefault(server, split)
+    split_of: dict[str, str] = {}
+    for name, definition in definitions.items():
+        server = definition.get("server") or ""
+        if server in held:
+            split_of[name] = held[server]
+        elif name in recorded_tools:
+            split_of[name] = "train"
+        else:
+            split_of[name] = tool_split(name, settings.seed, settings.shares)
+    return split_of
+
+
+def check_disjoint(tools_in: dict[str, set[str]], split_of: dict[str, str] | None = None) -> None:
+    """Raises if a tool appears in two of train/validation/test (the export's promise), or a
+    held-out episode uses a tool that is not a train tool."""
     for i, a in enumerate(SPLITS):
         for b in SPLITS[i + 1:]:
             both = tools_in.get(a, set()) & tools_in.get(b, set())
             if both:
                 raise AssertionError(f"tools in both {a} and {b}: {sorted(both)[:5]}")
+    if split_of is not None:
+        stray = {n for n in tools_in.get("heldout_episodes", set()) if split_of.get(n) != "train"}
+        if stray:
+            raise AssertionError(f"held-out episodes of tools that do not train: {sorted(stray)[:5]}")
 
 
 def _stage_figures(stats_dirs: Iterable[str | Path]) -> dict[str, Any]:

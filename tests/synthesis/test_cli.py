@@ -68,3 +68,28 @@ def test_import_and_dedup_commands_write_jsonl_and_resume(tmp_path: Path) -> Non
     kept = (run / "tools.jsonl").read_text().splitlines()
     assert 0 < len(kept) <= 30
     assert json.loads((run / "dedup.stats.json").read_text())["tools_in"] == 30
+
+
+def test_export_split_flags_hold_out_servers_and_set_shares(tmp_path: Path) -> None:
+    from gtm_mcp.contract import CallRecord, EpisodeRecord, ToolDefinition
+
+    def recorded(server: str, name: str) -> str:
+        tool = ToolDefinition(name=name, description=f"{name} of {server}.", server=server,
+                              input_schema={"type": "object", "properties": {}})
+        return "".join(EpisodeRecord(id=f"{server}:{k}", tools=[tool], source=f"recorded:{server}",
+                                     meta={"split": split}, calls=[CallRecord(name, {}, f"{k}", origin="real")])
+                       .to_json_line() + "\n" for k, split in enumerate(("train", "heldout")))
+
+    episodes = tmp_path / "episodes.jsonl"
+    episodes.write_text(recorded("memory", "read_graph") + recorded("git", "git_log") + recorded("time", "now"))
+    out = tmp_path / "out"
+    done = gtm_synth("export", str(episodes), "-o", str(out), "--no-progress", "--holdout", "test=git",
+                     "--holdout", "validation=memory", "--shares", "train=0.6,validation=0.2,test=0.2")
+    assert done.returncode == 0, done.stderr
+    card = json.loads((out / "card.json").read_text())
+    assert card["settings"]["holdout_servers"] == {"test": ["git"], "validation": ["memory"]}
+    assert card["settings"]["shares"] == {"train": 0.6, "validation": 0.2, "test": 0.2}
+    assert {s: card["splits"][s]["servers"] for s in ("train", "validation", "test", "heldout_episodes")} == {
+        "train": ["time"], "validation": ["memory"], "test": ["git"], "heldout_episodes": ["time"]}
+    bad = gtm_synth("export", str(episodes), "-o", str(out), "--holdout", "train=git")
+    assert bad.returncode == 2 and "validation=SERVER" in bad.stderr

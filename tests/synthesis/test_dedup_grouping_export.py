@@ -164,4 +164,84 @@ def test_export_is_split_by_tool_rendered_exactly_and_loads_with_datasets(tmp_pa
     for name in ("card.json", "card.md", "tools_per_field.png"):
         assert (out / name).stat().st_size > 100
     multi_split = {tool_split(t.name, 5) for t in tools[:2]}
-    assert card["left_out"].get("generated episode whose tools cross splits", 0) == (len(multi_split) > 1)
+    assert card["left_out"].get("episode whose tools cross splits", 0) == (len(multi_split) > 1)
+
+
+def _recorded(server: str, tools: list[ToolDefinition], splits: tuple[str, ...]) -> list[EpisodeRecord]:
+    """Recorded episodes of one server (outputs written here, as the recorder stores real ones)."""
+    return [EpisodeRecord(id=f"{server}:{k}", tools=tools, source=f"recorded:{server}", meta={"split": split},
+                          calls=[CallRecord(t.name, {"path": f"/w/{k}.txt"}, f"{server} says {k}", k % 2 == 1,
+                                            "real") for t in tools])
+            for k, split in enumerate(splits)]
+
+
+def _server_tool(name: str, server: str) -> ToolDefinition:
+    return ToolDefinition(name=name, description=f"{name} of the {server} server.", server=server,
+                          input_schema={"type": "object", "properties": {"path": {"type": "string"}}})
+
+
+def test_export_holds_out_whole_servers_and_a_share_of_generated_tools(tmp_path: Path) -> None:
+    """The default split of a corpus like the shipped one: whole recorded servers held out (test:
+    time and sqlite, validation: everything), a share of the generated tools per split, every other
+    recorded tool in train with its held-out episodes apart; deterministic by seed."""
+    tools = list(seal_sample())[:150]
+    time_tools = [_server_tool("get_current_time", "time"), _server_tool("convert_time", "time")]
+    sqlite_tools = [_server_tool("read_query", "sqlite")]
+    everything_tools = [_server_tool("echo", "everything")]
+    git_tools = [_server_tool("git_status", "git")]
+    episodes = _episodes(tools)
+    for server, server_tools in (("time", time_tools), ("sqlite", sqlite_tools), ("everything", everything_tools),
+                                 ("git", git_tools)):
+        episodes += _recorded(server, server_tools, ("train", "heldout", "train", "train"))
+    source = tmp_path / "episodes.jsonl"
+    source.write_text("".join(e.to_json_line() + "\n" for e in episodes), encoding="utf-8")
+
+    def rows(out: Path, split: str) -> list[dict]:
+        return [json.loads(x) for x in (out / "sft" / f"{split}.jsonl").read_text().splitlines()]
+
+    out = tmp_path / "a"
+    card = export(out, [source], ExportSettings(seed=11, progress=False))  # the defaults
+    tools_in = {s: {r["tool"] for r in rows(out, s)} for s in ("train", "validation", "test", "heldout_episodes")}
+    for a, b in (("train", "validation"), ("train", "test"), ("validation", "test")):
+        assert not tools_in[a] & tools_in[b]
+    # whole servers, every episode of them (held-out ones too), in their split and nowhere else
+    assert {"get_current_time", "convert_time", "read_query"} <= tools_in["test"]
+    assert "echo" in tools_in["validation"]
+    test_ids = {r["episode_id"] for r in rows(out, "test")}
+    assert {f"{s}:{k}" for s in ("time", "sqlite") for k in range(4)} <= test_ids
+    assert {r["episode_id"] for r in rows(out, "validation") if r["tool"] == "echo"} == {f"everything:{k}"
+                                                                                         for k in range(4)}
+    # held-out episodes: only of recorded tools that train (git, filesystem), never of a held-out server
+    assert tools_in["heldout_episodes"] == {"git_status", "read_file"} <= tools_in["train"]
+    assert {r["episode_id"] for r in rows(out, "heldout_episodes")} == {"git:1", "filesystem:1"}
+    # generated tools: roughly the default shares (0.7/0.1/0.2) of the tools exported
+    generated = {r["tool"] for s in ("train", "validation", "test") for r in rows(out, s) if r["kind"] != "recorded"}
+    share = {s: len(generated & tools_in[s]) / len(generated) for s in ("train", "validation", "test")}
+    assert 0.55 < share["train"] < 0.85 and 0.03 < share["validation"] < 0.2 and 0.1 < share["test"] < 0.32
+    assert card["splits"]["test"]["servers"] == ["sqlite", "time"]
+    assert card["splits"]["validation"]["servers"] == ["everything"]
+    assert card["splits"]["test"]["by_kind"]["recorded"] == 12
+    assert card["settings"]["holdout_servers"] == {"validation": ["everything"], "test": ["time", "sqlite"]}
+    assert "held out whole" in (out / "card.md").read_text()
+    listed = {t["name"]: t["split"] for t in map(json.loads, (out / "tools.jsonl").read_text().splitlines())}
+    assert listed["convert_time"] == "test" and listed["echo"] == "validation" and listed["git_status"] == "train"
+
+    # same seed, same files; another seed moves generated tools but never the held-out servers
+    again = tmp_path / "b"
+    export(again, [source], ExportSettings(seed=11, progress=False))
+    for split in ("train", "validation", "test", "heldout_episodes"):
+        assert (out / "sft" / f"{split}.jsonl").read_bytes() == (again / "sft" / f"{split}.jsonl").read_bytes()
+    other = tmp_path / "c"
+    export(other, [source], ExportSettings(seed=12, progress=False))
+    assert {r["tool"] for r in rows(other, "test")} != tools_in["test"]
+    assert {"get_current_time", "read_query"} <= {r["tool"] for r in rows(other, "test")}
+
+    # configurable: another hold-out (and a server that is not there, reported), other shares
+    custom = tmp_path / "d"
+    card = export(custom, [source], ExportSettings(seed=11, shares={"train": 0.5, "validation": 0.0, "test": 0.5},
+                                                   holdout_servers={"test": ["git", "nope"]}, progress=False))
+    assert "git_status" in {r["tool"] for r in rows(custom, "test")}
+    assert {"get_current_time", "echo"} <= {r["tool"] for r in rows(custom, "train")}
+    assert {r["tool"] for r in rows(custom, "heldout_episodes")} == {"get_current_time", "convert_time",
+                                                                     "read_query", "echo", "read_file"}
+    assert not rows(custom, "validation") and card["settings"]["holdout_servers_missing"] == ["nope"]
