@@ -221,7 +221,22 @@ def _export(args: argparse.Namespace) -> dict[str, Any]:
                               max_target_chars=section.max_target_chars, progress=not args.no_progress)
     stats_dirs = [p for p in args.inputs if Path(p).is_dir()]
     return export(args.out, args.inputs, settings, stats_dirs=stats_dirs,
-                  teacher=teacher_card(config) if args.config else None)
+                  teacher=_teacher_that_ran(stats_dirs) or (teacher_card(config) if args.config else None))
+
+
+def _teacher_that_ran(folders: list[str]) -> dict[str, Any] | None:
+    """The teacher of the first run folder among the inputs, as it ran (`run.json`: the config with the
+    command line's overrides), for the card."""
+    from synthesis.config import RunConfig
+    from synthesis.pipeline import teacher_card
+
+    for folder in folders:
+        try:
+            ran = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))["config"]
+            return teacher_card(RunConfig.model_validate(ran))
+        except (OSError, KeyError, ValueError):
+            continue
+    return None
 
 
 async def _record(args: argparse.Namespace) -> dict[str, Any]:

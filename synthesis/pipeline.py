@@ -40,7 +40,7 @@ def generation_tools(run: Run) -> list[ToolEntry]:
 
 def teacher_card(config: RunConfig) -> dict[str, Any]:
     t = config.teacher
-    return {"model": t.model, "base_url": t.base_url, "temperature": t.temperature,
+    return {"model": t.model, "base_url": t.base_url, "send_seed": t.send_seed, "temperature": t.temperature,
             "judge_temperature": t.judge_temperature, "max_tokens": t.max_tokens,
             "judge_max_tokens": t.judge_max_tokens,
             "structured_output": t.structured_output, "concurrency": t.concurrency,

@@ -93,3 +93,18 @@ def test_export_split_flags_hold_out_servers_and_set_shares(tmp_path: Path) -> N
         "train": ["time"], "validation": ["memory"], "test": ["git"], "heldout_episodes": ["time"]}
     bad = gtm_synth("export", str(episodes), "-o", str(out), "--holdout", "train=git")
     assert bad.returncode == 2 and "validation=SERVER" in bad.stderr
+
+
+def test_import_from_a_live_mcp_server(tmp_path: Path) -> None:
+    """Stage 3's live source: `mcp:<command>` lists a real MCP server's tools (mcp-server-time, over
+    stdio, through the mirror code) and imports them as they are; an unreachable one is named."""
+    from real_servers import time_server
+
+    run = tmp_path / "run"
+    done = gtm_synth("import", f"mcp:{time_server().spec}", "mcp:http://127.0.0.1:9/mcp", "--no-fill",
+                     "--out", str(run), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    tools = {json.loads(x)["name"]: json.loads(x) for x in (run / "imported_tools.jsonl").read_text().splitlines()}
+    assert set(tools) == {"get_current_time", "convert_time"}
+    assert tools["get_current_time"]["input_schema"]["required"] == ["timezone"]
+    assert "127.0.0.1:9" in done.stderr + (run / "imported_tools.stats.json").read_text()

@@ -42,7 +42,7 @@ async def many(t: Teacher, n: int, **kwargs) -> list:
 
 def test_cache_makes_a_repeated_run_free_and_samples_never_share_an_answer(tmp_path: Path) -> None:
     with FakeEndpoint('{"a": 1}') as endpoint:
-        first = teacher(endpoint, tmp_path)
+        first = teacher(endpoint, tmp_path, price_input_per_million=2.0, price_output_per_million=8.0)
         replies = anyio.run(many, first, 12)
         assert len(endpoint.requests) == 12  # a different seed per sample: 12 keys, not one
         assert all(not r.cached for r in replies)
@@ -50,7 +50,10 @@ def test_cache_makes_a_repeated_run_free_and_samples_never_share_an_answer(tmp_p
         again = anyio.run(many, second, 12)
         assert len(endpoint.requests) == 12 and all(r.cached for r in again)
         assert second.ledger.accounts["test"].cached == 12 and second.ledger.accounts["test"].requests == 0
-        assert first.ledger.accounts["test"].prompt_tokens == 120
+        paid = first.ledger.accounts["test"]
+        assert paid.prompt_tokens == 120 and paid.completion_tokens > 0
+        assert paid.cost_usd == pytest.approx((120 * 2.0 + paid.completion_tokens * 8.0) / 1e6)
+        assert second.ledger.total().cost_usd == 0  # answers from the cache cost nothing
         assert all("seed" in body for body in endpoint.requests)
         quiet = teacher(endpoint, tmp_path / "other", send_seed=False)
         anyio.run(many, quiet, 2)
