@@ -128,6 +128,10 @@ async def run_errors(run: Run, tools: list[ToolEntry], cfg: ErrorsConfig) -> dic
             if context is None:
                 checks["schema"] = False
                 raise Rejected("check: schema", "the world state (context) is empty", checks, reply.text)
+            if len(re.findall(r"\w+", context)) < 3:  # ", " or "N/A": no world state a model could learn from
+                checks["concrete"] = False
+                raise Rejected("check: concrete", f"the world state says nothing ({context[:60]!r})", checks,
+                               reply.text)
             hidden = context
             meta = {"kind": "error", "error_kind": f"semantic:{kind}", "context": context}
             judged = ("coherence", "helpfulness")

@@ -111,3 +111,32 @@ def test_a_junk_teacher_is_counted_and_rejected_never_written(tmp_path: Path, an
     assert {r["tool"] for r in rejected} == {t.tool.name for t in tools}
     ledger = json.loads((tmp_path / "run" / "ledger.json").read_text())
     assert ledger["by_purpose"]["single"]["requests"] == 6
+
+
+@pytest.mark.parametrize(("context", "accepted"), [(", ", 0), ("Order 8841 was cancelled on 2024-03-02.", 3)])
+def test_a_semantic_error_needs_a_world_state_that_says_something(tmp_path: Path, context: str,
+                                                                  accepted: int) -> None:
+    """Stage 6's semantic errors (valid arguments the world refuses): the world state the teacher
+    writes becomes the episode's hidden context, so an empty one (', ') is rejected, not written."""
+    from synthesis.config import ErrorsConfig
+    from synthesis.stages.errors import run_errors
+
+    tools = [ToolEntry(t, "import:seal-tools") for t in seal_sample()[:3]]
+    answer = json.dumps({"context": context, "message": "No such record: it was cancelled earlier."})
+    with FakeEndpoint(answer) as endpoint:
+        config = RunConfig(seed=1, out=str(tmp_path / "run"), teacher=TeacherConfig(
+            base_url=endpoint.url, model="ok", cache_dir=str(tmp_path / "cache")))
+        run = Run(config, progress=False)
+
+        async def go() -> dict:
+            try:
+                return await run_errors(run, tools, ErrorsConfig(kinds=[], semantic_per_tool=1, judge=False))
+            finally:
+                await run.close()
+
+        stats = anyio.run(go)
+    assert stats["accepted"] == accepted and stats["accepted"] + stats["rejected"] == 3
+    written = [json.loads(x) for x in (tmp_path / "run" / "errors.jsonl").read_text().splitlines()]
+    assert all(e["hidden_context"] == context and e["calls"][0]["is_error"] for e in written)
+    if not accepted:
+        assert stats["rejections"] == {"check: concrete": 3}
