@@ -111,7 +111,7 @@ def deterministic(count: int) -> dict:
         source = Path(tmp) / "errors.jsonl"
         source.write_text("".join(e.to_json_line() + "\n" for e in episodes), encoding="utf-8")
         card = timed("split + export (render, write)", figures, export, Path(tmp) / "export", [source],
-                     ExportSettings(progress=False))
+                     ExportSettings(holdout_servers={}, progress=False))
         figures["sft_records"] = sum(s["sft_records"] for s in card["splits"].values())
     figures["total_s"] = round(sum(v for k, v in figures.items() if k.endswith(
         ("importers)", "checks", "cache)", "0.8)", "groups)", "check", "write)"))), 2)
