@@ -14,8 +14,8 @@ __all__ = ["free_port"]
 ServerProcess = LaunchedServer
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared/data beside the checkout; SHARED_DATA names it elsewhere (e.g. a git worktree's checkout).
-DATA = Path(os.environ.get("SHARED_DATA") or REPO.parent / "shared" / "data")
+# ../shared/data beside the checkout; SHARED_DATA (or GTM_SHARED_DATA) names it elsewhere (a worktree).
+DATA = Path(os.environ.get("SHARED_DATA") or os.environ.get("GTM_SHARED_DATA") or REPO.parent / "shared" / "data")
 LIVEMCPBENCH = DATA / "livemcpbench" / "tools.json"
 SEAL_TOOLS = DATA / "seal-tools" / "tool.jsonl"
 STABLETOOLBENCH = DATA / "stabletoolbench"
