@@ -80,7 +80,8 @@ class Settings(BackendOptions):
         "zod (a TypeScript MCP server: no coercion, extras stripped); auto: strict, and --mirror detects each "
         "mirrored server's own")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
-    page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    page_size: int = setting(2000, commands=("serve",), help="tools per tools/list page (many agent frameworks "
+                              "read only the first page)")
     # RL shims: StableToolBench's POST /virtual and Search-R1's POST /retrieve (gtm_mcp/server/shims.py)
     retrieve_tool: str = setting("web_search", commands=("serve",),
                                  help="the search tool that answers Search-R1's POST /retrieve")

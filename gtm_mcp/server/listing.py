@@ -27,7 +27,7 @@ KEPT_VERSIONS = 8
 
 
 class ToolPages:
-    def __init__(self, catalog: ToolCatalog, page_size: int = 500) -> None:
+    def __init__(self, catalog: ToolCatalog, page_size: int = 2000) -> None:
         self.catalog = catalog
         self.page_size = max(1, page_size)
         self._salt = secrets.token_hex(4)  # cursors of another server process are not ours

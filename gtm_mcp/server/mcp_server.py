@@ -56,7 +56,7 @@ def _request_parts(ctx: Any) -> tuple[str | None, str | None]:
 
 
 def build_server(simulator: Simulator, *, stdio: bool = False, name: str = "gtm-mcp",
-                 surface: SurfaceCatalog | None = None, page_size: int = 500) -> GTMServer:
+                 surface: SurfaceCatalog | None = None, page_size: int = 2000) -> GTMServer:
     """The MCP server: tools from the simulator's catalog (`tools/list` in pages of `page_size`,
     opaque cursors), and resources, resource templates and prompts from `surface` (an empty catalog
     when None), with completion and logging."""
