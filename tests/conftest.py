@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ __all__ = ["free_port"]
 ServerProcess = LaunchedServer
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+#: ../shared/data beside the repo; GTM_SHARED_DATA points elsewhere (a git worktree one level deeper)
+DATA = Path(os.environ.get("GTM_SHARED_DATA") or REPO.parent / "shared" / "data")
 LIVEMCPBENCH = DATA / "livemcpbench" / "tools.json"
 SEAL_TOOLS = DATA / "seal-tools" / "tool.jsonl"
 STABLETOOLBENCH = DATA / "stabletoolbench"
