@@ -36,6 +36,8 @@ from training.encode import Encoder
 from training.export import ModelCard, export_full, merge_adapter, write_card
 
 log = logging.getLogger("training.sft")
+#: the eval loss measured before the first step, kept in the run folder for resumed runs
+EVAL_BEFORE_FILE = "eval_before.json"
 
 
 class TrainOptions(BaseModel):
@@ -143,10 +145,12 @@ def run_sft(options: TrainOptions) -> TrainResult:
                        datasets.Dataset.from_dict(eval_columns) if eval_columns["input_ids"] else None, hardware)
     timer = next(c for c in trainer.callback_handler.callbacks if isinstance(c, StepTimer))
     resume = _resume_point(options, out)
-    eval_before = None
+    eval_before = _eval_before(out) if resume is not None else None  # measured when the run started
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints logs to stdout; ours is for results
         if trainer.eval_dataset is not None and options.eval_before and resume is None:
             eval_before = trainer.evaluate()["eval_loss"]
+            out.mkdir(parents=True, exist_ok=True)
+            (out / EVAL_BEFORE_FILE).write_text(json.dumps({"eval_loss": eval_before}))
         started = time.perf_counter()
         train_output = trainer.train(resume_from_checkpoint=resume)
         train_seconds = time.perf_counter() - started
@@ -178,6 +182,13 @@ def run_sft(options: TrainOptions) -> TrainResult:
         summary["log_history"] = history
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return TrainResult(out, model_dir, adapter_dir, summary)
+
+
+def _eval_before(out: Path) -> float | None:
+    try:
+        return float(json.loads((out / EVAL_BEFORE_FILE).read_text())["eval_loss"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _hardware(options: TrainOptions, torch: Any) -> dict[str, Any]:

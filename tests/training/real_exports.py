@@ -31,36 +31,41 @@ VALIDATION_TOOLS = ("find_user_id_by_email", "calculate")
 
 
 @cache
-def _tau_retail() -> tuple[list[Any], Any, list[Any]]:
-    """(ALL_TOOLS, load_data, TASKS_TEST) of tau-bench retail, imported without its LLM user
-    simulator (litellm): the packages whose __init__ import it are registered empty."""
+def _tau(domain: str = "retail") -> tuple[list[Any], Any, list[Any]]:
+    """(ALL_TOOLS, load_data, TASKS_TEST) of a tau-bench domain (retail, airline), imported without
+    its LLM user simulator (litellm): the packages whose __init__ import it are registered empty."""
     root = need(TAU)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     for name, folder in (("tau_bench", "tau_bench"), ("tau_bench.envs", "tau_bench/envs"),
-                         ("tau_bench.envs.retail", "tau_bench/envs/retail")):
+                         (f"tau_bench.envs.{domain}", f"tau_bench/envs/{domain}")):
         if name not in sys.modules:
             module = types.ModuleType(name)
             module.__path__ = [str(root / folder)]
             sys.modules[name] = module
-    tools = importlib.import_module("tau_bench.envs.retail.tools").ALL_TOOLS
-    load_data = importlib.import_module("tau_bench.envs.retail.data").load_data
-    tasks = importlib.import_module("tau_bench.envs.retail.tasks_test").TASKS_TEST
+    tools = importlib.import_module(f"tau_bench.envs.{domain}.tools").ALL_TOOLS
+    load_data = importlib.import_module(f"tau_bench.envs.{domain}.data").load_data
+    module = importlib.import_module(f"tau_bench.envs.{domain}.tasks_test")
+    tasks = getattr(module, "TASKS_TEST", None) or module.TASKS  # airline names it TASKS
     return tools, load_data, tasks
 
 
 @cache
-def retail_tools() -> dict[str, ToolDefinition]:
-    """The real retail tool definitions, through the project's OpenAI-format importer."""
-    classes, _, _ = _tau_retail()
-    parsed, problems = parse_document([c.get_info() for c in classes], "tau-bench/retail", "openai")
+def domain_tools(domain: str = "retail") -> dict[str, ToolDefinition]:
+    """A domain's real tool definitions, through the project's OpenAI-format importer."""
+    classes, _, _ = _tau(domain)
+    parsed, problems = parse_document([c.get_info() for c in classes], f"tau-bench/{domain}", "openai")
     assert not problems, problems
-    return {t.name: t.model_copy(update={"server": "tau-bench-retail"}) for t in parsed}
+    return {t.name: t.model_copy(update={"server": f"tau-bench-{domain}"}) for t in parsed}
+
+
+def retail_tools() -> dict[str, ToolDefinition]:
+    return domain_tools("retail")
 
 
 @cache
-def _database() -> dict[str, Any]:
-    return _tau_retail()[1]()
+def _database(domain: str) -> dict[str, Any]:
+    return _tau(domain)[1]()
 
 
 def _outcome(text: str) -> tuple[Any, bool]:
@@ -73,29 +78,41 @@ def _outcome(text: str) -> tuple[Any, bool]:
     return (value, False) if isinstance(value, dict) else (text, False)
 
 
-def replay(task_index: int) -> EpisodeRecord:
-    """One tau-bench retail test task's gold actions run against the real tools."""
-    classes, _, tasks = _tau_retail()
+def run_calls(domain: str, actions: list[tuple[str, dict[str, Any]]], episode_id: str,
+              meta: dict[str, Any] | None = None) -> EpisodeRecord:
+    """An episode of `actions` (tool name, arguments) run in order against the real tools of a
+    tau-bench domain, on a fresh copy of its database."""
+    classes, _, _ = _tau(domain)
     by_name = {c.get_info()["function"]["name"]: c for c in classes}
-    task = tasks[task_index]
-    data = copy.deepcopy(_database())
-    definitions = retail_tools()
+    data = copy.deepcopy(_database(domain))
+    definitions = domain_tools(domain)
     calls: list[CallRecord] = []
     used: list[str] = []
-    for action in task.actions:
-        tool = by_name.get(action.name)
+    for name, kwargs in actions:
+        tool = by_name.get(name)
         if tool is None:
             continue
         try:
-            text = tool.invoke(data, **action.kwargs)
+            text = tool.invoke(data, **kwargs)
         except Exception as e:  # a real failure of the real tool is its real answer
             text = f"Error: {e}"
         result, is_error = _outcome(text)
-        calls.append(CallRecord(action.name, dict(action.kwargs), result, is_error, "real"))
-        if action.name not in used:
-            used.append(action.name)
-    return EpisodeRecord(id=f"tau-retail-test-{task_index}", tools=[definitions[n] for n in used], calls=calls,
-                         source="tau-bench:retail", meta={"task": task_index, "user_id": task.user_id})
+        calls.append(CallRecord(name, dict(kwargs), result, is_error, "real"))
+        if name not in used:
+            used.append(name)
+    return EpisodeRecord(id=episode_id, tools=[definitions[n] for n in used], calls=calls,
+                         source=f"tau-bench:{domain}", meta=meta or {})
+
+
+def tau_task(domain: str, task_index: int) -> Any:
+    return _tau(domain)[2][task_index]
+
+
+def replay(task_index: int, domain: str = "retail") -> EpisodeRecord:
+    """One tau-bench test task's gold actions run against the real tools of its domain."""
+    task = tau_task(domain, task_index)
+    return run_calls(domain, [(a.name, a.kwargs) for a in task.actions], f"tau-{domain}-test-{task_index}",
+                     {"task": task_index, "user_id": task.user_id})
 
 
 def sft_records(episode: EpisodeRecord, split_of: dict[str, str], *, heldout: bool = False) -> list[dict[str, Any]]:

@@ -105,6 +105,8 @@ def test_loss_decreases_resume_continues_and_the_build_is_cached(built: dict[str
     assert steps[:4] == [1, 2, 3, 4], "the resumed run must continue the first run's history"
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses
     assert first["eval_loss"]["before"] > resumed["eval_loss"]["after"]
+    assert resumed["eval_loss"]["before"] == first["eval_loss"]["before"]  # kept across the resume
+    assert history[0] == {"step": 0, "eval_loss": first["eval_loss"]["before"]}
     assert resumed["training"]["seconds_per_step"] > 0
     assert resumed["data"]["train_encoding"]["kept"] > 0 and resumed["data"]["train"]["records"] > 0
     out = built["resumed"].output
@@ -245,4 +247,5 @@ def test_the_real_export_fixture_is_real() -> None:
     tools = retail_tools()
     assert "get_order_details" in tools and tools["get_order_details"].input_schema["required"] == ["order_id"]
     episode = replay(0)
-    assert episode.calls[0].result == "yusuf_rossi_9620" and episode.calls[1].result["order_id"] == "#W2378156"
+    assert episode.id == "tau-retail-test-0" and episode.calls[0].result == "yusuf_rossi_9620"
+    assert episode.calls[1].result["order_id"] == "#W2378156"

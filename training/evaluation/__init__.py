@@ -64,7 +64,7 @@ def evaluate(options: EvalOptions) -> dict[str, Any]:
     servers: dict[str, Any] = {}
     for spec in options.simulators:
         samples = [s for split, episodes in options.episodes.items() for s in samples_of(episodes, split)]
-        with _progress(options.progress, f"{spec.label}: calls", len(samples)) as advance:
+        with _Progress(options.progress, f"{spec.label}: calls", len(samples)) as advance:
             health = run_simulator(spec, samples, serve_args=options.serve_args, concurrency=options.concurrency,
                                    log_dir=options.out / "logs", progress=advance)
         servers[spec.label] = {"backend": health.get("backend"), "calls": health.get("calls")}
@@ -88,7 +88,7 @@ def evaluate(options: EvalOptions) -> dict[str, Any]:
     return {**summary, "paper": paper_rows, "fidelity": fidelity_rows, "paths": {k: str(v) for k, v in paths.items()}}
 
 
-class _progress:
+class _Progress:
     """A rich progress bar on stderr (a no-op when off); yields a callable that advances it."""
 
     def __init__(self, enabled: bool, label: str, total: int) -> None:

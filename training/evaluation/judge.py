@@ -103,7 +103,8 @@ class Judge:
         self.api_key = os.environ.get(api_key_env) or "none"
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
-        self.limit = anyio.Semaphore(max(1, concurrency))
+        self.concurrency = max(1, concurrency)
+        self._limit: anyio.Semaphore | None = None
         self.structured = structured
         self.failures = 0
         self.requests = 0
@@ -115,7 +116,9 @@ class Judge:
     async def verdict(self, client: httpx.AsyncClient, messages: list[dict[str, str]],
                       criteria: tuple[str, ...]) -> dict[str, Any]:
         """The verdict, or {criterion: 0, "error": why} when the judge's answer cannot be read."""
-        async with self.limit:
+        if self._limit is None:
+            self._limit = anyio.Semaphore(self.concurrency)
+        async with self._limit:
             self.requests += 1
             try:
                 text = await self._ask(client, messages, criteria)
@@ -150,6 +153,7 @@ async def judge_samples(judge: Judge, samples: list[Sample]) -> None:
     for sample in samples:
         by_episode.setdefault(sample.episode.id, []).append(sample)
 
+    judge._limit = None  # one semaphore per event loop (each simulator's judging runs in its own)
     async with httpx.AsyncClient() as client:
         async def one(sample: Sample) -> None:
             criteria = criteria_for(sample)
