@@ -8,6 +8,7 @@ import logging
 import sys
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,7 +57,7 @@ def _add_options(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None
         if name in skip:
             continue
         kind, choices, is_list = _annotation_kind(info.annotation)
-        default = info.get_default(call_default_factory=True)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
         help_text = (info.description or "") + ("" if default in (None, []) else f" (default: {default})")
         flag = "--" + name.replace("_", "-")
         if kind is bool:
@@ -146,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     require_extra("gtm-train", "train", NEEDS)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
                         format="[gtm-train] %(levelname)s: %(message)s")
+    # deprecation notices from inside the libraries (peft calling transformers' old names): not the user's to act on
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft|trl)(\.|$)")
     from pydantic import ValidationError
 
     from training.base import BaseModelError

@@ -9,6 +9,7 @@ the line and what is wrong, never half-read.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from gtm_mcp.contract import PROMPT_FORMAT_VERSION, EpisodeRecord
+from gtm_mcp.contract import PROMPT_FORMAT_VERSION, EpisodeRecord, ToolDefinition
+
+log = logging.getLogger("training.data")
 
 SFT_SPLITS = ("train", "validation", "test", "heldout_episodes")
 EPISODE_SPLITS = ("train", "validation", "test", "heldout")
@@ -119,13 +122,27 @@ def read_sft(path: Path) -> list[SFTRecord]:
     return records
 
 
+def _known_tool_fields(data: Any, dropped: Counter[str]) -> Any:
+    """The episode with tool fields this version's `ToolDefinition` does not know removed (counted):
+    an export written by a newer contract (e.g. a tool's `check_profile`) stays readable."""
+    if isinstance(data, dict) and isinstance(data.get("tools"), list):
+        known = set(ToolDefinition.model_fields)
+        for tool in data["tools"]:
+            if isinstance(tool, dict):
+                for key in [k for k in tool if k not in known]:
+                    dropped[key] += 1
+                    del tool[key]
+    return data
+
+
 def read_episodes(path: Path) -> list[EpisodeRecord]:
     """Every episode of one `episodes/*.jsonl` file; raises `ExportError` listing the bad lines."""
     episodes: list[EpisodeRecord] = []
     problems: list[str] = []
+    dropped: Counter[str] = Counter()
     for number, line in _read_lines(path):
         try:
-            episode = EpisodeRecord.from_json_line(line)
+            episode = EpisodeRecord.model_validate(_known_tool_fields(json.loads(line), dropped))
         except json.JSONDecodeError as e:
             problems.append(f"line {number}: not JSON ({e.msg})")
             continue
@@ -140,6 +157,9 @@ def read_episodes(path: Path) -> list[EpisodeRecord]:
             continue
         episodes.append(episode)
     _raise_problems(path, problems)
+    if dropped:
+        log.warning("%s: tool fields this version does not know were ignored: %s", path,
+                    ", ".join(f"{k} ({n}x)" for k, n in dropped.items()))
     return episodes
 
 

@@ -51,41 +51,43 @@ class TrainOptions(BaseModel):
     # data
     sources: list[str] = Field(default_factory=list, description="train only on records whose source starts with "
                                "one of these (e.g. recorded: tau-bench: carg:)")
-    kinds: list[Literal["single", "multi", "error", "recorded"]] = Field(default_factory=list)
+    kinds: list[Literal["single", "multi", "error", "recorded"]] = Field(
+        default_factory=list, description="train only on records of these kinds")
     limit: int | None = Field(None, ge=1, description="at most this many training records")
     eval_limit: int | None = Field(256, ge=1, description="at most this many held-out records for the eval loss")
     max_length: int = Field(2048, ge=32, description="tokens per sequence; serve with --context-window MAX_LENGTH")
     max_new_tokens: int = Field(512, ge=8, description="longest target; serve with --max-new-tokens MAX_NEW_TOKENS")
-    packing: bool = True
+    packing: bool = Field(True, description="pack sequences best-fit into max_length rows (padding-free)")
     # optimisation
-    lora: bool = False
-    lora_r: int = Field(16, ge=1)
-    lora_alpha: int = Field(32, ge=1)
-    lora_dropout: float = Field(0.05, ge=0, lt=1)
-    lora_target_modules: str = "all-linear"
+    lora: bool = Field(False, description="train a LoRA adapter (peft) instead of all weights")
+    lora_r: int = Field(16, ge=1, description="LoRA rank")
+    lora_alpha: int = Field(32, ge=1, description="LoRA scaling numerator")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA path")
+    lora_target_modules: str = Field("all-linear", description="modules LoRA adapts (peft target_modules)")
     merge_lora: bool = Field(False, description="also write model/: base weights with the adapter merged in")
-    epochs: float = Field(1.0, gt=0)
+    epochs: float = Field(1.0, gt=0, description="passes over the training records")
     max_steps: int = Field(-1, description="stop after this many optimizer steps (-1: run the epochs)")
     batch_size: int = Field(4, ge=1, description="sequences per device per micro-batch")
     grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
     learning_rate: float | None = Field(None, gt=0, description="default: 2e-4 with LoRA, 5e-5 otherwise")
-    lr_scheduler: str = "cosine"
+    lr_scheduler: str = Field("cosine", description="transformers scheduler name (cosine, linear, constant, ...)")
     warmup: float = Field(0.05, ge=0, description="warm-up: a ratio of the steps (<1) or a number of steps")
-    weight_decay: float = Field(0.0, ge=0)
-    seed: int = 0
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
+    seed: int = Field(0, description="seed for shuffling, dropout and initialisation")
     # hardware
     precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
         "auto", description="auto: bf16 on a GPU that has it, fp16 on older GPUs, fp32 on CPU")
     gradient_checkpointing: Literal["auto", "on", "off"] = Field("auto", description="auto: on for GPUs, off on CPU")
-    export_dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    export_dtype: Literal["bfloat16", "float16", "float32"] = Field("bfloat16", description="dtype of the exported "
+                                                                    "weights in model/")
     # bookkeeping
-    logging_steps: int = Field(10, ge=1)
+    logging_steps: int = Field(10, ge=1, description="log the training loss every N steps")
     eval_steps: int | None = Field(None, ge=1, description="eval loss every N steps (default: at each save)")
     eval_before: bool = Field(True, description="measure the eval loss before the first step too")
-    save_steps: int = Field(100, ge=1)
-    save_total_limit: int = Field(2, ge=1)
+    save_steps: int = Field(100, ge=1, description="checkpoint every N steps (OUT/checkpoints)")
+    save_total_limit: int = Field(2, ge=1, description="checkpoints kept (oldest removed)")
     resume: str | None = Field(None, description="'latest' (the newest checkpoint in OUT) or a checkpoint folder")
-    report_to: str = "none"
+    report_to: str = Field("none", description="experiment trackers for the Trainer (none, tensorboard, wandb, ...)")
 
     @model_validator(mode="after")
     def _check(self) -> TrainOptions:

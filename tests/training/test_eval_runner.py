@@ -51,3 +51,21 @@ def test_clashing_tool_definitions_are_played_in_groups_through_one_server(tmp_p
     # tau-bench's user lookups answer with a bare user id in text; the schema backend answers JSON
     lookup = next(s for s in samples if s["tool"].startswith("find_user_id"))
     assert lookup["reference"]["value"] == "mei_kovacs_8020" and lookup["metrics"]["shape_agree"] is False
+
+
+def test_episodes_with_tool_fields_from_a_newer_contract_are_read(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """A recorder on a newer contract may add tool fields (e.g. `check_profile`); the episodes stay
+    readable, the unknown field is reported, and anything else malformed is still refused by line."""
+    from training.data import ExportError, read_episodes
+
+    episode = json.loads(replay(5).to_json_line())
+    for tool in episode["tools"]:
+        tool["check_profile"] = "pydantic"
+    path = tmp_path / "episodes.jsonl"
+    path.write_text(json.dumps(episode) + "\n")
+    (read,) = read_episodes(path)
+    assert read.calls == replay(5).calls and "check_profile" in caplog.text
+    path.write_text(json.dumps(episode) + "\n" + json.dumps({**episode, "calls": "nope"}) + "\n")
+    with pytest.raises(ExportError, match="line 2: calls"):
+        read_episodes(path)
