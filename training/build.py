@@ -55,7 +55,8 @@ def build(data: str, *, name: str = DEFAULT_NAME, overrides: dict[str, Any] | No
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
         shutil.copytree(result.model_dir, staging, dirs_exist_ok=True)
-        shutil.copy2(out / "loss.png", staging / "loss.png") if (out / "loss.png").is_file() else None
+        if (out / "loss.png").is_file():
+            shutil.copy2(out / "loss.png", staging / "loss.png")
         staging.chmod(0o755)
         if target.exists():
             shutil.rmtree(target)

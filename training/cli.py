@@ -95,6 +95,8 @@ def parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", required=True, type=Path, help="the merged model folder (created)")
     merge.add_argument("--base", help="the base model (default: the one recorded in the adapter)")
     merge.add_argument("--dtype", default="bfloat16", choices=("bfloat16", "float16", "float32"))
+    for command in (sft, build, merge):  # -q also after the command
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="warnings only")
     return p
 
 

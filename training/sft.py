@@ -12,6 +12,7 @@ Run folder:
     OUT/adapter/                    the LoRA adapter (with --lora)
     OUT/loss.png                    train and eval loss against the step
     OUT/summary.json                options, data counts, time per step, losses
+    OUT/eval_before.json            the eval loss before the first step (kept for resumed runs)
 
 Multi-GPU: the same code under `accelerate launch --config_file training/configs/<fsdp|deepspeed>.yaml
 -m training sft ...`; the Trainer reads the distributed set-up from accelerate.

@@ -131,10 +131,12 @@ def test_the_built_model_answers_through_the_mcp_server_by_name(built: dict[str,
 
     tools = tmp_path / "tools.json"
     tools.write_text(json.dumps({"format": "gtm", "tools": [FLAG_TOOL]}))
+    # generous limits: the first call loads torch and the model, slow when other processes hold the cores
     with serve_http("--tools", str(tools), "--backend", "local", "--model", "gtm-tiny", "--max-new-tokens", "48",
-                    "--context-window", "1024", log=tmp_path / "server.log", env={"GTM_MCP_CACHE": str(cache)}) as srv:
+                    "--context-window", "1024", "--timeout", "300", "--call-timeout", "300",
+                    log=tmp_path / "server.log", env={"GTM_MCP_CACHE": str(cache)}) as srv:
         async def call() -> Any:
-            async with Client(srv.url) as client:
+            async with Client(srv.url, read_timeout_seconds=320) as client:
                 return await client.call_tool("check_flag", {"flag": "dark-mode"}, meta={"gtm-mcp/session": "t"})
 
         result = anyio.run(call)
