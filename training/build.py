@@ -3,7 +3,7 @@ an export with a recipe measured on a 2-core CPU, and installs the result in the
 (`$GTM_MCP_CACHE/models/<name>`, default name `gtm-smollm2`), where `--model gtm-smollm2` finds it:
 
     gtm-train build --data EXPORT
-    gtm-mcp serve --tools TOOLS --backend local --model gtm-smollm2 --context-window 1536 --max-new-tokens 512
+    gtm-mcp serve --tools TOOLS --backend local --model gtm-smollm2 --context-window 1024 --max-new-tokens 384
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ DEFAULT_NAME = "gtm-smollm2"
 
 #: The CPU recipe for SmolLM2-135M (full fine-tuning; see README "Recipes" for the measured time per step).
 CPU_RECIPE: dict[str, Any] = {
-    "base": "smollm2", "max_length": 1536, "max_new_tokens": 512, "packing": True, "batch_size": 1,
-    "grad_accum": 4, "learning_rate": 5e-5, "warmup": 0.05, "max_steps": 200, "logging_steps": 5,
-    "save_steps": 25, "eval_steps": 25, "eval_limit": 32, "precision": "fp32", "export_dtype": "bfloat16",
+    "base": "smollm2", "max_length": 1024, "max_new_tokens": 384, "packing": True, "batch_size": 1,
+    "grad_accum": 2, "learning_rate": 1e-4, "warmup": 0.05, "max_steps": 200, "logging_steps": 5,
+    "save_steps": 25, "eval_steps": 25, "eval_limit": 16, "precision": "fp32", "export_dtype": "bfloat16",
 }
 
 

@@ -222,10 +222,13 @@ class Export:
 
 def select(records: list[SFTRecord], *, sources: list[str] | None = None, kinds: list[str] | None = None,
            limit: int | None = None) -> list[SFTRecord]:
-    """Records whose source starts with one of `sources` and whose kind is in `kinds`, at most `limit`."""
+    """Records whose source starts with one of `sources` and whose kind is in `kinds`, at most `limit`
+    (taken evenly across the file, so that every source ordered in it keeps its share)."""
     chosen = [r for r in records
               if (not sources or any(r.source.startswith(s) for s in sources)) and (not kinds or r.kind in kinds)]
-    return chosen[:limit] if limit is not None else chosen
+    if limit is None or len(chosen) <= limit:
+        return chosen
+    return [chosen[i * len(chosen) // limit] for i in range(limit)]  # evenly across the file, not its head
 
 
 def describe(records: list[SFTRecord]) -> dict[str, Any]:

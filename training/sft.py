@@ -56,6 +56,9 @@ class TrainOptions(BaseModel):
         default_factory=list, description="train only on records of these kinds")
     limit: int | None = Field(None, ge=1, description="at most this many training records")
     eval_limit: int | None = Field(256, ge=1, description="at most this many held-out records for the eval loss")
+    eval_split: Literal["validation", "test", "heldout_episodes"] = Field(
+        "validation", description="the SFT split the eval loss is measured on: held-out tools (validation, test) or "
+        "held-out episodes; an empty validation split falls back to heldout_episodes")
     max_length: int = Field(2048, ge=32, description="tokens per sequence; serve with --context-window MAX_LENGTH")
     max_new_tokens: int = Field(512, ge=8, description="longest target; serve with --max-new-tokens MAX_NEW_TOKENS")
     packing: bool = Field(True, description="pack sequences best-fit into max_length rows (padding-free)")
@@ -124,7 +127,12 @@ def run_sft(options: TrainOptions) -> TrainResult:
     if not train_records:
         raise ExportError(f"{export.sft_path('train')}: no training records"
                           + (" match --sources/--kinds" if options.sources or options.kinds else ""))
-    eval_records = select(export.sft("validation", required=False), sources=options.sources, kinds=options.kinds,
+    eval_split = options.eval_split
+    if eval_split == "validation" and not export.has_sft("validation") and export.has_sft("heldout_episodes"):
+        log.warning("%s is empty (the export holds out no tools): the eval loss is measured on held-out episodes",
+                    export.sft_path("validation"))
+        eval_split = "heldout_episodes"
+    eval_records = select(export.sft(eval_split, required=False), sources=options.sources, kinds=options.kinds,
                           limit=options.eval_limit)
     base = resolve_base(options.base)
     tokenizer = load_tokenizer(base)
@@ -157,14 +165,19 @@ def run_sft(options: TrainOptions) -> TrainResult:
         started = time.perf_counter()
         train_output = trainer.train(resume_from_checkpoint=resume)
         train_seconds = time.perf_counter() - started
-        eval_after = trainer.evaluate()["eval_loss"] if trainer.eval_dataset is not None else None
+        eval_after = None
+        if trainer.eval_dataset is not None:
+            step = trainer.state.global_step  # evaluated at the last step already: not twice
+            done = [h["eval_loss"] for h in trainer.state.log_history[-3:] if "eval_loss" in h and h.get("step") == step]
+            eval_after = done[-1] if done else trainer.evaluate()["eval_loss"]
     history = list(trainer.state.log_history)  # train() starts a fresh state: the step-0 eval goes first again
     if eval_before is not None:
         history.insert(0, {"step": 0, "eval_loss": eval_before})
     summary: dict[str, Any] = {
         "options": options.model_dump(), "base": {"spec": base.spec, "source": base.source, "kind": base.kind},
         "hardware": hardware,
-        "data": {"export": str(export.root), "train": describe(train_records), "validation": describe(eval_records),
+        "data": {"export": str(export.root), "train": describe(train_records), "eval_split": eval_split,
+                 "validation": describe(eval_records),
                  "train_encoding": train_stats.as_dict(), "validation_encoding": eval_stats.as_dict(),
                  "train_sequences": len(train_columns["input_ids"]),
                  "packed_train_rows": len(trainer.train_dataset)},
