@@ -168,7 +168,8 @@ def run_sft(options: TrainOptions) -> TrainResult:
         eval_after = None
         if trainer.eval_dataset is not None:
             step = trainer.state.global_step  # evaluated at the last step already: not twice
-            done = [h["eval_loss"] for h in trainer.state.log_history[-3:] if "eval_loss" in h and h.get("step") == step]
+            recent = trainer.state.log_history[-3:]
+            done = [h["eval_loss"] for h in recent if h.get("step") == step and "eval_loss" in h]
             eval_after = done[-1] if done else trainer.evaluate()["eval_loss"]
     history = list(trainer.state.log_history)  # train() starts a fresh state: the step-0 eval goes first again
     if eval_before is not None:
