@@ -34,14 +34,14 @@ NEEDS = ("mcp", "matplotlib")
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gtm-eval", description=__doc__, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    data = p.add_mutually_exclusive_group(required=True)
-    data.add_argument("--data", type=Path, metavar="EXPORT", help="a synthesis export folder")
-    data.add_argument("--episodes", type=Path, nargs="+", metavar="JSONL",
-                      help="episode files (gtm-episode/1 lines), e.g. a server's recording; scored as split 'file'")
+    p.add_argument("--data", type=Path, metavar="EXPORT", help="a synthesis export folder")
+    p.add_argument("--episodes", type=Path, nargs="+", default=[], metavar="JSONL",
+                   help="episode files (gtm-episode/1 lines: a server's recording, CARG output on tools the model "
+                   "never saw); each is scored as a split named after the file")
     p.add_argument("--split", nargs="+", default=["heldout", "test"],
                    help="episode splits of the export: heldout (held-out episodes), test (held-out tools), "
                    "validation, train (default: heldout test)")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N episodes per split")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N episodes per split, taken evenly across it")
     p.add_argument("--sim", action="append", default=[], metavar="SPEC",
                    help="a simulator to evaluate (repeatable; default: schema)")
     p.add_argument("--serve-arg", action="append", default=[], metavar="FLAGS",
@@ -55,6 +55,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="the report folder (created)")
     p.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress bar")
     return p
+
+
+def evenly(items: list, limit: int | None) -> list:
+    """At most `limit` items taken evenly across `items` (every source of a split keeps its share)."""
+    if limit is None or len(items) <= limit:
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,13 +80,19 @@ def main(argv: list[str] | None = None) -> int:
         labels = [s.label for s in simulators]
         if len(set(labels)) != len(labels):
             raise ValueError(f"--sim labels must differ: {labels}")
+        if args.data is None and not args.episodes:
+            raise ValueError("give --data EXPORT, --episodes FILE..., or both")
+        episodes: dict[str, list] = {}
+        sources = []
         if args.data is not None:
             export = Export.open(args.data)
-            episodes = {split: export.episodes(split)[: args.limit] for split in args.split}
-            source = str(export.root)
-        else:
-            episodes = {"file": [e for path in args.episodes for e in read_episodes(path)][: args.limit]}
-            source = ", ".join(str(p) for p in args.episodes)
+            episodes.update({split: evenly(export.episodes(split), args.limit) for split in args.split})
+            sources.append(str(export.root))
+        for path in args.episodes:
+            name = path.stem if path.stem not in episodes else str(path)
+            episodes[name] = evenly(read_episodes(path), args.limit)
+            sources.append(str(path))
+        source = ", ".join(sources)
         serve_args = [flag for chunk in args.serve_arg for flag in shlex.split(chunk)]
         options = EvalOptions(episodes=episodes, simulators=simulators, out=args.out, serve_args=serve_args,
                               concurrency=args.concurrency, judge_url=args.judge_url, judge_model=args.judge_model,
