@@ -69,3 +69,23 @@ def test_episodes_with_tool_fields_from_a_newer_contract_are_read(tmp_path: Path
     path.write_text(json.dumps(episode) + "\n" + json.dumps({**episode, "calls": "nope"}) + "\n")
     with pytest.raises(ExportError, match="line 2: calls"):
         read_episodes(path)
+
+
+def test_cli_scores_an_export_split_and_an_episode_file_together(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from real_exports import write_export
+
+    from training.evaluation.cli import main
+
+    export = write_export(tmp_path / "export", [5, 6, 17], heldout_tasks=(5, 6))
+    extra = tmp_path / "airline.jsonl"
+    extra.write_text(replay(1, "airline").to_json_line() + "\n")
+    out = tmp_path / "eval"
+    assert main(["--data", str(export), "--split", "heldout", "--episodes", str(extra), "--limit", "1",
+                 "--out", str(out), "-q"]) == 0
+    rows = {r["split"]: r for r in json.loads((out / "summary.json").read_text())["fidelity"]}
+    assert set(rows) == {"heldout", "airline"} and rows["airline"]["calls"] == len(replay(1, "airline").calls)
+    assert rows["heldout"]["calls"] == len(replay(5).calls)  # --limit 1: one episode of the split
+    assert "| schema | airline |" in capsys.readouterr().out
+    assert main(["--split", "heldout", "--out", str(out)]) == 2
+    assert main(["--data", str(export), "--sim", "x=openai:gtm", "--out", str(out)]) == 2

@@ -5,6 +5,7 @@ replayed with their gold actions, see real_exports.py), with a tiny random Qwen2
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,11 +156,16 @@ def test_lora_merge_gives_the_adapters_outputs(export_dir: Path, tiny: str, tmp_
     from training.encode import Encoder
     from training.sft import TrainOptions, run_sft
 
-    result = run_sft(TrainOptions(data=str(export_dir), output=str(tmp_path / "lora"), base=tiny, lora=True,
+    # an export that holds out no tools: the eval loss is measured on its held-out episodes instead
+    no_tools_held_out = tmp_path / "export"
+    shutil.copytree(export_dir, no_tools_held_out)
+    (no_tools_held_out / "sft" / "validation.jsonl").write_text("")
+    result = run_sft(TrainOptions(data=str(no_tools_held_out), output=str(tmp_path / "lora"), base=tiny, lora=True,
                                   lora_r=8, merge_lora=True, max_steps=3, **{**TINY_RECIPE, "learning_rate": 2e-2,
                                                                              "save_steps": 100}))
     assert result.adapter_dir and result.model_dir
     assert result.summary["merge"]["max_logit_difference"] < 1e-3
+    assert result.summary["data"]["eval_split"] == "heldout_episodes" and result.summary["eval_loss"]["after"]
     tokenizer = AutoTokenizer.from_pretrained(str(result.model_dir))
     record = Export.open(export_dir).sft("heldout_episodes")[0]
     prompt = Encoder(tokenizer, max_length=1024, max_new_tokens=384).prompt_text(record.prompt)
