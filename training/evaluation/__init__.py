@@ -32,7 +32,7 @@ class EvalOptions:
     judge_api_key_env: str = "OPENAI_API_KEY"
     judge_max_tokens: int = 96
     judge_concurrency: int = 8
-    judge_timeout_s: float = 300.0
+    judge_timeout_s: float = 600.0
     source: str = ""
     progress: bool = True
 

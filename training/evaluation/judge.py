@@ -97,7 +97,7 @@ class Judge:
     """Verdicts from an OpenAI-compatible endpoint, `concurrency` requests in flight."""
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 120.0,
-                 max_tokens: int = 96, concurrency: int = 8, structured: bool = True) -> None:
+                 max_tokens: int = 96, concurrency: int = 8, structured: bool = True, retries: int = 2) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = os.environ.get(api_key_env) or "none"
@@ -106,6 +106,7 @@ class Judge:
         self.concurrency = max(1, concurrency)
         self._limit: anyio.Semaphore | None = None
         self.structured = structured
+        self.retries = retries
         self.failures = 0
         self.requests = 0
 
@@ -121,12 +122,28 @@ class Judge:
         async with self._limit:
             self.requests += 1
             try:
-                text = await self._ask(client, messages, criteria)
+                text = await self._ask_with_retries(client, messages, criteria)
                 return read_verdict(text, criteria)
             except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as e:
                 self.failures += 1
-                log.warning("judge verdict unreadable: %s", e)
-                return {**dict.fromkeys(criteria, 0), "error": f"{type(e).__name__}: {e}"[:300]}
+                why = f"{type(e).__name__}: {e}".rstrip(": ")[:300]
+                log.warning("judge verdict unreadable (counted as 0): %s", why)
+                return {**dict.fromkeys(criteria, 0), "error": why}
+
+    async def _ask_with_retries(self, client: httpx.AsyncClient, messages: list[dict[str, str]],
+                                criteria: tuple[str, ...]) -> str:
+        """A transport failure or a 5xx is asked again (twice, after 2 and 4 s); anything else is final."""
+        for attempt in range(self.retries + 1):
+            try:
+                return await self._ask(client, messages, criteria)
+            except httpx.HTTPStatusError as e:
+                if e.response.status_code < 500 or attempt == self.retries:
+                    raise
+            except httpx.TransportError:
+                if attempt == self.retries:
+                    raise
+            await anyio.sleep(2.0 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def _ask(self, client: httpx.AsyncClient, messages: list[dict[str, str]],
                    criteria: tuple[str, ...]) -> str:
