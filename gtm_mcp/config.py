@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError, model_validator
+from pydantic import PrivateAttr, ValidationError, model_validator
 
 from gtm_mcp.backends import BackendOptions
 from gtm_mcp.setting import ENV_PREFIX, setting
@@ -65,7 +65,7 @@ class Settings(BackendOptions):
     admin_token_file: str | None = setting(commands=("serve",), metavar="FILE",
                                            help="read the admin token from this file")
     max_admin_body: int = setting(32 * 1024 * 1024, "max-admin-body", commands=("serve",),
-                                  help="largest admin request body in bytes")
+                                  help="largest request body in bytes of every HTTP route but /mcp (admin, shims)")
     max_sessions: int = setting(10_000, commands=("serve",), help="sessions kept (least recently used evicted)")
     session_ttl_s: float = setting(3600.0, "session-ttl", commands=("serve",), help="seconds an idle session is kept")
     max_history: int = setting(200, help="calls kept per session")
@@ -73,9 +73,99 @@ class Settings(BackendOptions):
     max_output_bytes: int = setting(1024 * 1024, help="largest tool output in bytes; larger is an error")
     allow_extra_params: bool = setting(False, help="accept parameters a tool's schema does not declare "
                                        "(default: refuse them)")
+    # argument checking (gtm_mcp/calls/checking.py)
+    check_profile: Literal["auto", "strict", "pydantic", "zod"] = setting(
+        "auto", help="how tools that name no check_profile check their arguments: strict (the JSON Schema as "
+        "written, undeclared parameters refused), pydantic (a Python MCP server: lax coercion, extras ignored), "
+        "zod (a TypeScript MCP server: no coercion, extras stripped); auto: strict, and --mirror detects each "
+        "mirrored server's own")
     call_timeout_s: float = setting(120.0, "call-timeout", help="seconds a whole call may take")
     page_size: int = setting(500, commands=("serve",), help="tools per tools/list page")
+    # RL shims: StableToolBench's POST /virtual and Search-R1's POST /retrieve (gtm_mcp/server/shims.py)
+    retrieve_tool: str = setting("web_search", commands=("serve",),
+                                 help="the search tool that answers Search-R1's POST /retrieve")
+    # scale-out: several server processes behind a load balancer share sessions through Redis
+    session_store: Literal["memory", "redis"] = setting(
+        "memory", commands=("serve",), help="where sessions live: memory (this process) or redis (shared by every "
+        "replica that names the same --redis-url and --redis-prefix)")
+    redis_url: str = setting("redis://127.0.0.1:6379/0", commands=("serve",), secret=True,
+                             help="--session-store redis: the Redis server (redis://[user:password@]host:port/db)")
+    redis_prefix: str = setting("gtm-mcp:", commands=("serve",),
+                                help="--session-store redis: key prefix (replicas of one deployment share it)")
+    session_lock_ttl_s: float = setting(10.0, "session-lock-ttl", commands=("serve",),
+                                        help="--session-store redis: seconds a call's session lock lives unless "
+                                        "renewed (how long a replica that died mid-call blocks its session)")
+    # hardening (issue 7): which Host/Origin headers every HTTP route accepts; argument size limits
+    allowed_hosts: list[str] = setting(default_factory=list, commands=("serve",), metavar="HOST",
+                                       help="Host headers accepted besides the loopback names (HOST:PORT, or HOST:* "
+                                       "for any port); on a non-loopback bind, naming any turns on the "
+                                       "DNS-rebinding protection of every route")
+    allowed_origins: list[str] = setting(default_factory=list, commands=("serve",), metavar="ORIGIN",
+                                         help="Origin headers accepted besides the loopback ones (e.g. "
+                                         "https://app.example.com, or http://host:* for any port)")
+    max_argument_bytes: int = setting(4 * 1024 * 1024, help="largest call arguments in bytes (as JSON); larger "
+                                      "is an isError result")
+    max_argument_depth: int = setting(64, help="deepest nesting of call arguments; deeper is an isError result")
+    cpu_threads: int = setting(2, commands=("serve",), help="worker threads for work whose size the input controls "
+                               "(large argument and output checks, uploads, reloads); few keep the event loop "
+                               "responsive, since Python threads share one interpreter lock")
     log_level: str = setting("INFO", help="DEBUG, INFO, WARNING (logs go to stderr)")
+    # hybrid, recording, faults (gtm_mcp/calls/routing.py, cassette.py, faults.py; gtm_mcp/upstream.py)
+    real: list[str] = setting(default_factory=list, metavar="TOOL_GLOB", commands=("serve",),
+                              help="hybrid: tools (names or globs) answered by the real server they were mirrored "
+                              "from (--mirror); the others are simulated")
+    warmup: int = setting(0, commands=("serve",), help="hybrid: real tools are simulated for their first N calls, "
+                          "then answered by the real server")
+    warmup_per: Literal["session", "global"] = setting("session", commands=("serve",),
+                                                       help="hybrid: count warm-up calls per session or server-wide")
+    upstream_timeout_s: float = setting(30.0, "upstream-timeout", commands=("serve",),
+                                        help="hybrid: seconds a real call may take (a broken connection is re-opened)")
+    rules: str | None = setting(metavar="FILE", help="YAML/JSON file of per-tool hybrid routes (real:) and fault "
+                                "rules (faults:), tried in order before the flags' own")
+    record: str | None = setting(metavar="CASSETTE", help="record every call and result as episodes "
+                                 "(gtm-episode/1 JSON Lines, secrets redacted) appended to this file")
+    replay: str | None = setting(metavar="CASSETTE", help="answer calls from this recorded cassette; a call it "
+                                 "never recorded is an isError result")
+    replay_miss: Literal["error", "live"] = setting("error", help="replay: a call the cassette lacks is refused "
+                                                    "(error) or answered as without a cassette (live)")
+    replay_ignore: list[str] = setting(default_factory=list, metavar="KEY",
+                                       help="replay: argument keys (names, dotted paths, globs) left out when "
+                                       "matching calls to the cassette, e.g. request_id")
+    replay_volatile: bool = setting(False, help="replay: match timestamps, UUIDs and id-like values in arguments "
+                                    "as placeholders")
+    redact_keys: list[str] = setting(default_factory=list, metavar="KEY", help="recording: more keys whose values "
+                                     "are redacted (added to api_key, token, password, authorization, secret, ...)")
+    redact_patterns: list[str] = setting(default_factory=list, metavar="REGEX", help="recording: more RE2 "
+                                         "patterns redacted in any text (added to Bearer ..., sk-..., JWTs, ...)")
+    redact_defaults: bool = setting(True, help="recording: also redact the built-in secret keys and patterns")
+    faults: Literal["flaky", "slow", "errors", "timeouts", "garbage", "chaos"] | None = setting(
+        help="inject faults with a preset: flaky, slow, errors, timeouts, garbage, chaos (--fault-* flags override)")
+    fault_rate: float | None = setting(help="faults: probability that a call gets a fault (0-1)")
+    fault_kinds: list[str] = setting(default_factory=list, metavar="KIND", help="faults: error, timeout, empty, "
+                                     "malformed, oversized (drawn with equal weights)")
+    fault_tools: list[str] = setting(default_factory=list, metavar="TOOL_GLOB",
+                                     help="faults: tools the flags' faults apply to (default: all)")
+    latency: str | None = setting(metavar="SPEC", help="faults: added latency, e.g. 200ms, uniform:50ms,300ms, "
+                                  "normal:200ms,40ms, lognormal:150ms,0.5, exponential:100ms")
+    fault_seed: int | None = setting(help="faults: seed of the draws (default: --seed); same seed, same calls, "
+                                     "same faults")
+
+    # session world
+    world: str | None = setting(metavar="FILE", help="a declared initial world (JSON/YAML: files, entities, "
+                                "records, clock) every new session starts from; what it does not hold is not found")
+    invent_json: bool = setting(False, help="tools without an output schema answer with an invented JSON object "
+                                "(the old behaviour) instead of text")
+    _declared_world: dict[str, Any] | None = PrivateAttr(default=None)
+
+    # MCP surface: resources, resource templates and prompts (loaded from the --tools files, watched
+    # directories, admin routes and --mirror), completion, logging, non-text tool content
+    mirror_probe: bool = setting(False, commands=("serve",),
+                                 help="--mirror also calls the mirrored server's read-only tools that need no "
+                                 "arguments once at start, to learn the content they return (images, audio, "
+                                 "embedded resources)")
+    mirror_max_content: int = setting(64 * 1024, commands=("serve",),
+                                      help="--mirror records a static resource's content up to this many bytes "
+                                      "(larger ones are simulated)")
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:
@@ -88,6 +178,18 @@ class Settings(BackendOptions):
                 raise ValueError(f"admin-token-file: {self.admin_token_file} is empty")
             self.admin_token = token
         return self
+
+    @model_validator(mode="after")
+    def _world_from_file(self) -> Settings:
+        if self.world:
+            from gtm_mcp.sessions.world import load_world_file
+
+            self._declared_world = load_world_file(self.world)
+        return self
+
+    def declared_world(self) -> dict[str, Any] | None:
+        """The world every new session starts from (`--world FILE`), read and checked at load."""
+        return self._declared_world
 
     def tool_paths(self) -> list[str]:
         return self.tools or ([] if self.watch or self.mirror else [example_tools_path()])

@@ -14,8 +14,8 @@ __all__ = ["free_port"]
 ServerProcess = LaunchedServer
 
 REPO = Path(__file__).resolve().parents[1]
-#: ../shared/data beside the repo; GTM_SHARED_DATA points elsewhere (a git worktree one level deeper)
-DATA = Path(os.environ.get("GTM_SHARED_DATA") or REPO.parent / "shared" / "data")
+# ../shared/data beside the checkout; SHARED_DATA names it elsewhere (e.g. a git worktree's checkout).
+DATA = Path(os.environ.get("SHARED_DATA") or REPO.parent / "shared" / "data")
 LIVEMCPBENCH = DATA / "livemcpbench" / "tools.json"
 SEAL_TOOLS = DATA / "seal-tools" / "tool.jsonl"
 STABLETOOLBENCH = DATA / "stabletoolbench"
@@ -46,3 +46,11 @@ def livemcpbench_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with run_server(tmp_path=tmp_path_factory.mktemp("srv")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random Qwen2 folder (tests/tiny_model.py), built once per test run."""
+    from tiny_model import tiny_random_qwen2
+
+    return str(tiny_random_qwen2(tmp_path_factory.mktemp("tiny-model")))

@@ -6,6 +6,8 @@ from typing import Any
 
 import jsonschema
 
+#: Valid values for parameters whose name says what they hold (a real tool refuses "sample timezone").
+NAMED = {"timezone": "UTC", "time_zone": "UTC", "tz": "UTC", "time": "09:30"}
 FORMATS = {"date": "2026-01-15", "date-time": "2026-01-15T10:00:00Z", "email": "ann@example.com",
            "uri": "https://example.com/a", "uuid": "123e4567-e89b-42d3-a456-426614174000"}
 
@@ -24,7 +26,8 @@ def sample(schema: Any, name: str = "x") -> Any:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     if kind == "string":
-        return FORMATS.get(schema.get("format"), f"sample {name}")
+        named = next((v for k, v in NAMED.items() if name.lower() == k or name.lower().endswith("_" + k)), None)
+        return FORMATS.get(schema.get("format"), named or f"sample {name}")
     if kind in ("integer", "number"):
         lo = schema.get("minimum", 1)
         value = max(lo, min(schema.get("maximum", lo + 5), lo + 2))

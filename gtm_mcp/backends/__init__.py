@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from gtm_mcp.backends.base import Backend, BackendError, BackendHealth
 from gtm_mcp.setting import setting
@@ -34,6 +34,9 @@ class BackendOptions(BaseModel):
     backend: BackendName = setting("schema", help="what writes outputs: schema (no model), openai (an "
                                    "OpenAI-compatible endpoint), local (a model in-process)")
     seed: int = setting(0, help="seed for deterministic outputs")
+    # schema: the rules of the session world
+    world_rules: str | None = setting(metavar="FILE", help="schema: a YAML/JSON file of world rules (verbs -> "
+                                      "operations, field names -> value kinds) merged over the shipped ones")
     # openai
     base_url: str | None = setting(help="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1")
     model: str | None = setting(help="openai: model name; local: model directory, GGUF file or packaged name")
@@ -54,6 +57,20 @@ class BackendOptions(BaseModel):
     device: str = setting("auto", help="local: cpu, cuda or auto")
     dtype: str = setting("auto", help="local: torch dtype (auto: bfloat16)")
     max_queue: int = setting(256, help="local: calls waiting for the model at most; more are answered 'busy'")
+    # scale-out: several model endpoints serving the same model
+    endpoints: list[str] = setting(default_factory=list, metavar="URL", help="openai: more base URLs serving the same "
+                                   "model as --base-url; each session sticks to one (so vLLM's prefix cache is reused) "
+                                   "and moves to the next when its endpoint stops answering")
+    endpoint_cooldown_s: float = setting(5.0, "endpoint-cooldown", help="openai: seconds an endpoint that refused a "
+                                         "connection is skipped before it is tried again")
+
+    @model_validator(mode="after")
+    def _rules_readable(self) -> BackendOptions:
+        if self.world_rules:
+            from gtm_mcp.backends.schema.rules import load_rules
+
+            load_rules(self.world_rules)  # a broken file is refused at start, naming the key
+        return self
 
 
 def create_backend(options: BackendOptions) -> Backend:

@@ -17,9 +17,15 @@ from gtm_mcp.contract.records import SimulationRequest, ToolOutput
 class BackendError(Exception):
     """The backend could not produce an answer (endpoint down, timed out, overloaded...).
 
-    The message is shown to the agent in an isError result, so it says what failed, not how to
-    fix the call.
+    `public` is what the agent sees in the isError result: what failed, never text from an
+    exception or an endpoint (addresses, stack details). The full message goes to the server log
+    with an id the agent's text names. `public` defaults to the message, for messages that hold
+    nothing else.
     """
+
+    def __init__(self, message: str, *, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = message if public is None else public
 
 
 class AnswerTruncated(BackendError):

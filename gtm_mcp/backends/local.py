@@ -10,7 +10,9 @@
   `any_whitespace=False` so that small models cannot pad with whitespace.
 - Concurrent calls are batched: the first waiting call leads, waits `batch_window_s` for others
   to join, and runs one padded `generate` for up to `max_batch` requests in a worker thread. One
-  generate runs at a time (the hardware is the limit); the event loop never blocks. Measured on 2
+  generate runs at a time (the hardware is the limit); the event loop never blocks. At most
+  `max_queue` calls wait beside the batch that generates; more are answered "busy" at once
+  (a BackendError: an isError result), never queued without bound. Measured on 2
   idle cores (benchmarks/backend_local_constrained.py), 8 concurrent SmolLM2 calls finish 2.7x
   sooner batched than one at a time (but batching suffers most when other processes hold a core).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +50,7 @@ class _Pending:
     done: bool = False
     text: str | None = None
     truncated: bool = False  # generation stopped at max_new_tokens, not at the end of the answer
-    error: BaseException | None = None
+    error: str | None = None  # the log id of the exception that failed this call's batch
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -59,7 +62,8 @@ class LocalBackend:
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto", max_new_tokens: int = 512,
                  temperature: float = 0.0, context_window: int | None = None, timeout_s: float = 120.0,
-                 constrained: ConstrainMode = "auto", max_batch: int = 8, batch_window_s: float = 0.01) -> None:
+                 constrained: ConstrainMode = "auto", max_batch: int = 8, batch_window_s: float = 0.01,
+                 max_queue: int = 256) -> None:
         self.model_spec = model
         self.device_pref = device
         self.dtype_pref = dtype
@@ -70,6 +74,9 @@ class LocalBackend:
         self.constrained_mode: ConstrainMode = constrained
         self.max_batch = max(1, max_batch)
         self.batch_window_s = batch_window_s
+        self.max_queue = max(0, max_queue)
+        self._in_flight = 0  # calls inside simulate()
+        self._generating = 0  # of which in the batch that generates now
         self._pending: list[_Pending] = []
         self._run_lock = anyio.Lock()
         self._load_lock = anyio.Lock()
@@ -78,25 +85,45 @@ class LocalBackend:
         self._grammar_compiler: Any = None
         self._grammars: dict[str, Any] = {}
         self._load_error: str | None = None
+        self._load_public = ""
         self.device: str | None = None
         self.constrained: bool | None = None
         self.stats: dict[str, Any] = {"requests": 0, "ok": 0, "errors": 0, "batches": 0, "batched_requests": 0,
                                       "generated_tokens": 0, "generate_s": 0.0, "dropped_turns": 0, "truncated": 0,
-                                      "load_s": None, "last_error": None}
+                                      "busy": 0, "load_s": None, "last_error": None}
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> LocalBackend:
         if not options.model:
             raise ValueError("the local backend needs --model: a transformers folder, a .gguf file or a "
                              "packaged model name (smollm2)")
+        from gtm_mcp.extras import missing_modules
+
+        if missing := missing_modules(("torch", "transformers")):
+            raise ImportError(f"--backend local needs the 'local' extra and torch ({', '.join(missing)} not "
+                              "installed): pip install torch 'gtm-mcp[local]' (CPU torch: add --index-url "
+                              "https://download.pytorch.org/whl/cpu)")
         return cls(options.model, device=options.device, dtype=options.dtype, max_new_tokens=options.max_new_tokens,
                    temperature=options.temperature, context_window=options.context_window,
-                   timeout_s=max(options.timeout_s, 1.0), constrained=options.structured_output)
+                   timeout_s=max(options.timeout_s, 1.0), constrained=options.structured_output,
+                   max_queue=options.max_queue)
 
     # -- the call ------------------------------------------------------------------------------
 
     async def simulate(self, request: SimulationRequest) -> str:
         self.stats["requests"] += 1
+        waiting = self._in_flight - self._generating
+        if waiting >= self.max_queue:
+            self.stats["busy"] += 1
+            raise BackendError(f"busy: {waiting} calls are already waiting for the local model (--max-queue "
+                               f"{self.max_queue}); retry in a moment")
+        self._in_flight += 1
+        try:
+            return await self._simulate(request)
+        finally:
+            self._in_flight -= 1
+
+    async def _simulate(self, request: SimulationRequest) -> str:
         item = _Pending(request)
         try:
             with anyio.fail_after(self.timeout_s):
@@ -113,7 +140,11 @@ class LocalBackend:
                         del self._pending[: len(batch)]
                         # shielded: the batch's other callers depend on this one finishing it
                         with anyio.CancelScope(shield=True):
-                            await self._run_batch(batch)
+                            self._generating = len(batch)
+                            try:
+                                await self._run_batch(batch)
+                            finally:
+                                self._generating = 0
         except TimeoutError:
             if item in self._pending:
                 self._pending.remove(item)
@@ -123,7 +154,7 @@ class LocalBackend:
             self._fail(str(e))
             raise
         if item.error is not None:
-            message = f"the local model failed: {type(item.error).__name__}: {item.error}"
+            message = f"the local model failed (ref {item.error})"  # the log has the exception under this id
             self._fail(message)
             raise BackendError(message)
         assert item.text is not None
@@ -136,10 +167,11 @@ class LocalBackend:
     async def _run_batch(self, batch: list[_Pending]) -> None:
         try:
             texts = await anyio.to_thread.run_sync(self._generate, [p.request for p in batch])
-        except Exception as e:
-            log.exception("local generation failed")
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("local generation failed [%s]", ref)
             for p in batch:
-                p.error, p.done = e, True
+                p.error, p.done = ref, True
             return
         for p, text in zip(batch, texts, strict=True):
             p.text, p.truncated = text
@@ -158,13 +190,15 @@ class LocalBackend:
             if self._model is not None:
                 return
             if self._load_error is not None:
-                raise BackendError(self._load_error)
+                raise BackendError(self._load_public)
             try:
                 await anyio.to_thread.run_sync(self._load)
-            except Exception as e:
-                self._load_error = f"cannot load the local model {self.model_spec!r}: {type(e).__name__}: {e}"
-                log.error("%s", self._load_error)
-                raise BackendError(self._load_error) from None
+            except Exception:
+                ref = secrets.token_hex(4)
+                log.exception("cannot load the local model %r [%s]", self.model_spec, ref)
+                self._load_error = f"cannot load the local model {self.model_spec!r} (ref {ref}: see the server log)"
+                self._load_public = f"cannot load the local model (ref {ref}; the server log has the details)"
+                raise BackendError(self._load_public) from None
 
     def _load(self) -> None:
         start = time.perf_counter()
@@ -287,7 +321,8 @@ class LocalBackend:
     async def health(self) -> BackendHealth:
         info = {"model": self.model_spec, "device": self.device, "constrained": self.constrained,
                 "max_batch": self.max_batch,
-                "context_window": self.context_window, "queued": len(self._pending), **self.stats}
+                "context_window": self.context_window, "queued": len(self._pending), "in_flight": self._in_flight,
+                "generating": self._generating, "max_queue": self.max_queue, **self.stats}
         if self._load_error:
             return BackendHealth("down", self._load_error, info)
         if self._model is None:

@@ -12,6 +12,13 @@ Per call: the request is rendered with the prompt format (`gtm_mcp.prompt`), sen
 when enabled, and the answer text is returned for the server's output guard. Connection errors,
 429 and 5xx are retried with exponential backoff inside the call's total `timeout_s`; everything
 else that goes wrong becomes a `BackendError`.
+
+Scale-out: `--endpoints URL...` adds endpoints serving the same model. Each session sticks to one
+of them, chosen by rendezvous hashing of the session key over the endpoint URLs, so every call of
+an episode reaches the same vLLM server (its prefix cache holds the episode's history) and every
+gtm-mcp replica makes the same choice. An endpoint that refuses a connection is skipped for
+`--endpoint-cooldown` seconds: its sessions move to their next choice at once (no backoff on a dead
+server) and come back when it answers again.
 """
 
 from __future__ import annotations
@@ -54,6 +61,30 @@ def response_format_for(tool_name: str, schema: dict[str, Any]) -> dict[str, Any
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
 
 
+class Endpoint:
+    """One OpenAI-compatible server: its client, whether it is cooling down, what it served."""
+
+    def __init__(self, url: str, client: httpx.AsyncClient) -> None:
+        self.url = url
+        self.client = client
+        self.down_until = 0.0
+        self.requests = 0
+        self.failures = 0
+
+    @property
+    def up(self) -> bool:
+        return time.monotonic() >= self.down_until
+
+    def rank(self, session_id: str) -> int:
+        """Rendezvous (highest random weight) score of this endpoint for a session."""
+        digest = hashlib.blake2b(f"{self.url}\x00{session_id}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big")
+
+
+class _Unreachable(Exception):
+    """An endpoint could not be connected to (dead, restarting): try the session's next one."""
+
+
 class OpenAIBackend:
     """Simulates tools with a model behind an OpenAI-compatible `/v1/chat/completions`."""
 
@@ -64,8 +95,10 @@ class OpenAIBackend:
                  timeout_s: float = 30.0, max_retries: int = 2, max_connections: int = 256,
                  structured_output: StructuredMode = "auto", max_new_tokens: int = 512,
                  temperature: float = 0.0, context_window: int | None = None, tokenizer: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, endpoints: list[str] | tuple[str, ...] = (),
+                 endpoint_cooldown_s: float = 5.0) -> None:
         self.base_url = normalise_base_url(base_url)
+        self.endpoint_cooldown_s = endpoint_cooldown_s
         self.model = model
         self.timeout_s = timeout_s
         self.max_retries = max(0, max_retries)
@@ -76,12 +109,12 @@ class OpenAIBackend:
         #: Exact counts with a local tokenizer folder (the served model's), else the contract's estimate.
         self.count_tokens: TokenCounter = _load_counter(tokenizer) if tokenizer else estimate_tokens
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, transport=transport,
-            timeout=httpx.Timeout(timeout_s),
+        urls = list(dict.fromkeys([self.base_url, *(normalise_base_url(u) for u in endpoints)]))
+        self.endpoints = [Endpoint(url, httpx.AsyncClient(
+            base_url=url, headers=headers, transport=transport, timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
-                                keepalive_expiry=30.0),
-        )
+                                keepalive_expiry=30.0))) for url in urls]
+        self._client = self.endpoints[0].client
         # auto mode: None = not known yet; False once the endpoint refused response_format outright
         self._endpoint_structured: bool | None = None
         self._schema_refused: set[str] = set()  # schemas the endpoint's grammar compiler refused
@@ -98,7 +131,8 @@ class OpenAIBackend:
                    timeout_s=options.timeout_s, max_retries=options.max_retries,
                    max_connections=options.max_connections, structured_output=options.structured_output,
                    max_new_tokens=options.max_new_tokens, temperature=options.temperature,
-                   context_window=options.context_window, tokenizer=options.tokenizer)
+                   context_window=options.context_window, tokenizer=options.tokenizer,
+                   endpoints=options.endpoints, endpoint_cooldown_s=options.endpoint_cooldown_s)
 
     # -- the call ------------------------------------------------------------------------------
 
@@ -110,8 +144,8 @@ class OpenAIBackend:
                 text = await self._simulate(request)
         except TimeoutError:
             self._failed(f"no answer within {self.timeout_s:g} s")
-            raise BackendError(f"the model endpoint {self.base_url} did not answer within "
-                               f"{self.timeout_s:g} s") from None
+            raise BackendError(f"the model endpoint {self.base_url} did not answer within {self.timeout_s:g} s",
+                               public=f"the model endpoint did not answer within {self.timeout_s:g} s") from None
         except AnswerTruncated:
             self.stats["truncated"] += 1
             raise
@@ -135,14 +169,15 @@ class OpenAIBackend:
         structured = schema is not None and self._use_structured(schema_key)
         if structured and schema is not None:
             body["response_format"] = response_format_for(request.tool.name, schema)
-        response = await self._post(body)
+        response = await self._post(body, request.session_id)
         if response.status_code in (400, 422) and structured and self.structured_output == "auto":
             detail = _error_text(response)
             if _CONTEXT_ERRORS.search(detail):
-                raise BackendError(f"the prompt does not fit the model's context window: {detail}")
+                raise BackendError(f"the prompt does not fit the model's context window: {detail}",
+                                   public="the prompt does not fit the model's context window")
             body.pop("response_format")
             structured = False
-            response = await self._post(body)
+            response = await self._post(body, request.session_id)
             if response.status_code == 200:
                 # refused before any success: the endpoint has no structured output at all; after
                 # successes: this schema is beyond its grammar compiler. Remembered either way (only
@@ -157,7 +192,8 @@ class OpenAIBackend:
                                 self.base_url, request.tool.name, detail[:200])
         if response.status_code != 200:
             raise BackendError(f"the model endpoint answered HTTP {response.status_code}: "
-                               f"{_error_text(response)[:300]}")
+                               f"{_error_text(response)[:300]}",
+                               public=f"the model endpoint answered HTTP {response.status_code}")
         if structured and self._endpoint_structured is None:
             self._endpoint_structured = True
         return self._content(response, expects_json=request.expects_json)
@@ -169,22 +205,50 @@ class OpenAIBackend:
             return True
         return self._endpoint_structured is not False and schema_key not in self._schema_refused
 
-    async def _post(self, body: dict[str, Any]) -> httpx.Response:
-        """POST with bounded retries (connect errors, 429, 5xx) and exponential backoff."""
+    def route(self, session_id: str) -> list[Endpoint]:
+        """The endpoints in the order a session tries them: its own first (rendezvous hashing), the
+        ones cooling down after a refused connection last."""
+        ranked = sorted(self.endpoints, key=lambda e: e.rank(session_id), reverse=True)
+        return [e for e in ranked if e.up] + [e for e in ranked if not e.up]
+
+    async def _post(self, body: dict[str, Any], session_id: str = "") -> httpx.Response:
+        """POST to the session's endpoint, failing over to its next one when it cannot be reached."""
+        order = self.route(session_id)
+        last: _Unreachable | None = None
+        for i, endpoint in enumerate(order):
+            try:
+                return await self._post_to(endpoint, body, failover=i + 1 < len(order))
+            except _Unreachable as e:
+                endpoint.failures += 1
+                endpoint.down_until = time.monotonic() + self.endpoint_cooldown_s
+                if len(order) > 1:
+                    log.warning("model endpoint %s unreachable (%s); its sessions move to their next endpoint "
+                                "for %g s", endpoint.url, e, self.endpoint_cooldown_s)
+                last = e
+        where = order[0].url if len(order) == 1 else f"any of the {len(order)} endpoints"
+        refused = str(last).startswith("connection refused")
+        raise BackendError(f"cannot reach the model endpoint {where}: {last}",
+                           public="cannot reach the model endpoint" + (" (connection refused)" if refused else ""),
+                           ) from None
+
+    async def _post_to(self, endpoint: Endpoint, body: dict[str, Any], *, failover: bool) -> httpx.Response:
+        """POST with bounded retries (connect errors, 429, 5xx) and exponential backoff; a connect
+        error raises `_Unreachable` at once when another endpoint can take the call."""
         attempt = 0
         while True:
             try:
-                response = await self._client.post("/chat/completions", json=body)
+                endpoint.requests += 1
+                response = await endpoint.client.post("/chat/completions", json=body)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
                     httpx.ReadError, httpx.WriteError) as e:
-                if attempt >= self.max_retries:
-                    raise BackendError(f"cannot reach the model endpoint {self.base_url}: "
-                                       f"{_describe(e)}") from None
+                if failover or attempt >= self.max_retries:
+                    raise _Unreachable(_describe(e)) from None
                 await self._backoff(attempt, None)
             except httpx.TimeoutException:
                 raise TimeoutError from None
             except httpx.HTTPError as e:
-                raise BackendError(f"request to the model endpoint {self.base_url} failed: {_describe(e)}") from None
+                raise BackendError(f"request to the model endpoint {endpoint.url} failed: {_describe(e)}",
+                                   public="the request to the model endpoint failed") from None
             else:
                 if response.status_code not in _RETRY_STATUS or attempt >= self.max_retries:
                     return response
@@ -208,7 +272,8 @@ class OpenAIBackend:
             content = choice["message"].get("content")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise BackendError("the model endpoint's answer is not an OpenAI chat completion: "
-                               f"{response.text[:200]!r}") from None
+                               f"{response.text[:200]!r}",
+                               public="the model endpoint's answer is not an OpenAI chat completion") from None
         usage = data.get("usage") or {}
         self.stats["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
         self.stats["completion_tokens"] += int(usage.get("completion_tokens") or 0)
@@ -225,7 +290,8 @@ class OpenAIBackend:
             if not self.model:
                 models = await self._list_models(self.timeout_s)
                 if not models:
-                    raise BackendError(f"no --model given and {self.base_url}/models lists none")
+                    raise BackendError(f"no --model given and {self.base_url}/models lists none",
+                                       public="the model endpoint serves no model")
                 self.model = models[0]["id"]
                 if self.context_window is None and isinstance(models[0].get("max_model_len"), int):
                     self.context_window = models[0]["max_model_len"]  # vLLM reports it
@@ -233,16 +299,33 @@ class OpenAIBackend:
         return self.model
 
     async def _list_models(self, timeout: float) -> list[dict[str, Any]]:
+        """`/models` of the first endpoint that answers."""
+        error: BackendError | None = None
+        for endpoint in self.route(""):
+            try:
+                return await self._models_of(endpoint, timeout)
+            except BackendError as e:
+                error = e
+        assert error is not None
+        raise error
+
+    async def _models_of(self, endpoint: Endpoint, timeout: float) -> list[dict[str, Any]]:
         try:
-            response = await self._client.get("/models", timeout=timeout)
+            response = await endpoint.client.get("/models", timeout=timeout)
         except httpx.HTTPError as e:
-            raise BackendError(f"cannot reach the model endpoint {self.base_url}: {_describe(e)}") from None
+            described = _describe(e)
+            raise BackendError(f"cannot reach the model endpoint {endpoint.url}: {described}",
+                               public="cannot reach the model endpoint" + (
+                                   " (connection refused)" if described.startswith("connection refused") else ""),
+                               ) from None
         if response.status_code != 200:
-            raise BackendError(f"{self.base_url}/models answered HTTP {response.status_code}")
+            raise BackendError(f"{endpoint.url}/models answered HTTP {response.status_code}",
+                               public=f"the model endpoint's model list answered HTTP {response.status_code}")
         try:
             return [m for m in response.json().get("data", []) if isinstance(m, dict) and "id" in m]
         except (ValueError, AttributeError):
-            raise BackendError(f"{self.base_url}/models did not answer JSON") from None
+            raise BackendError(f"{endpoint.url}/models did not answer JSON",
+                               public="the model endpoint's model list is not JSON") from None
 
     def _failed(self, message: str) -> None:
         self.stats["errors"] += 1
@@ -255,6 +338,8 @@ class OpenAIBackend:
         info = {"base_url": self.base_url, "model": self.model, "structured_output": self.structured_output,
                 "endpoint_structured_output": self._endpoint_structured,
                 **{k: v for k, v in self.stats.items() if k != "last_error_at"}}
+        if len(self.endpoints) > 1:
+            return await self._health_of_many(info)
         try:
             models = await self._list_models(min(5.0, self.timeout_s))
         except BackendError as e:
@@ -270,8 +355,34 @@ class OpenAIBackend:
                                  info)
         return BackendHealth("ok", f"{self.base_url} serves {self.model or ', '.join(ids)}", info)
 
+    async def _health_of_many(self, info: dict[str, Any]) -> BackendHealth:
+        states: dict[str, dict[str, Any]] = {}
+
+        async def probe(endpoint: Endpoint) -> None:
+            entry: dict[str, Any] = {"url": endpoint.url, "requests": endpoint.requests, "failures": endpoint.failures}
+            try:
+                await self._models_of(endpoint, min(5.0, self.timeout_s))
+                entry["state"] = "ok"
+                endpoint.down_until = 0.0  # it answers again: its sessions come back to it
+            except BackendError as e:
+                entry.update(state="down", detail=str(e))
+            states[endpoint.url] = entry
+
+        async with anyio.create_task_group() as tg:
+            for endpoint in self.endpoints:
+                tg.start_soon(probe, endpoint)
+        info["endpoints"] = [states[e.url] for e in self.endpoints]
+        down = [url for url, entry in states.items() if entry["state"] == "down"]
+        if len(down) == len(states):
+            return BackendHealth("down", f"none of the {len(states)} model endpoints answers", info)
+        if down:
+            return BackendHealth("degraded", f"{len(down)} of {len(states)} model endpoints down: {', '.join(down)}",
+                                 info)
+        return BackendHealth("ok", f"{len(states)} endpoints serve {self.model or 'the model'}", info)
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for endpoint in self.endpoints:
+            await endpoint.client.aclose()
 
 
 def _load_counter(path: str) -> TokenCounter:

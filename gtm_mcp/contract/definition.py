@@ -15,6 +15,7 @@ from typing import Any, Literal
 from jsonschema.protocols import Validator
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gtm_mcp.contract.content import ContentSpec
 from gtm_mcp.contract.errors import ToolProblem
 from gtm_mcp.contract.schemas import schema_problems, validator_class_for
 
@@ -22,6 +23,12 @@ from gtm_mcp.contract.schemas import schema_problems, validator_class_for
 NAME_PATTERN = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 
 OriginKind = Literal["file", "admin", "mirror", "code"]
+#: `_meta` key of an MCP tool entry declaring its output content (`ToolDefinition.output_content`).
+OUTPUT_CONTENT_META = "gtm-mcp/output-content"
+#: How a tool checks its arguments (see gtm_mcp/calls/checking.py): `strict` is the JSON Schema as
+#: written with undeclared parameters refused; `pydantic` and `zod` are what a Python (official SDK)
+#: or TypeScript MCP server does with the same schema. None: the server's `--check-profile`.
+CheckProfile = Literal["strict", "pydantic", "zod"]
 
 
 class Origin(BaseModel):
@@ -52,8 +59,11 @@ class ToolDefinition(BaseModel):
     `input_schema` is a JSON Schema for the arguments object (its top-level `type` is `object`);
     `output_schema`, when present, is the JSON Schema every simulated result must satisfy.
     `domains` are free labels (e.g. ``"Finance/Stocks"``); `server` names the MCP server or API
-    the tool came from, when the source says so. `origin` records where it was loaded from and is
-    neither part of `identity()` nor of the serialised definition.
+    the tool came from, when the source says so. `check_profile` says which real implementation's
+    argument checking the tool has (None: the server's default). `output_content` declares the
+    content items of a result when they are more than text and structured JSON (images, audio,
+    embedded resources; see `ContentSpec`); None means text. `origin` records where it was loaded
+    from and is neither part of `identity()` nor of the serialised definition.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -64,6 +74,8 @@ class ToolDefinition(BaseModel):
     output_schema: dict[str, Any] | None = None
     domains: tuple[str, ...] = ()
     server: str | None = None
+    check_profile: CheckProfile | None = None
+    output_content: tuple[ContentSpec, ...] | None = None
     origin: Origin | None = Field(default=None, exclude=True, repr=False)
 
     @property
@@ -79,6 +91,11 @@ class ToolDefinition(BaseModel):
         if isinstance(schema, dict) and "type" not in schema:
             return {"type": "object", **schema}
         return schema
+
+    @field_validator("output_content")
+    @classmethod
+    def _content_declared(cls, content: tuple[ContentSpec, ...] | None) -> tuple[ContentSpec, ...] | None:
+        return content or None  # an empty declaration means the default: text
 
     @field_validator("name")
     @classmethod
@@ -125,6 +142,8 @@ class ToolDefinition(BaseModel):
                                  "inputSchema": self.input_schema}
         if self.output_schema is not None:
             entry["outputSchema"] = self.output_schema
+        if self.output_content:
+            entry["_meta"] = {OUTPUT_CONTENT_META: [c.model_dump(exclude_none=True) for c in self.output_content]}
         return entry
 
     def to_gtm(self) -> dict[str, Any]:

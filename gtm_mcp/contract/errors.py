@@ -15,15 +15,16 @@ def json_pointer(path: object) -> str:
 
 @dataclass(frozen=True)
 class ToolProblem:
-    """One problem in one tool definition."""
+    """One problem in one definition: a tool, or (`kind`) a resource, resource template or prompt."""
 
     file: str
     tool: str | None
     pointer: str
     message: str
+    kind: str = "tool"
 
     def __str__(self) -> str:
-        tool = f" tool {self.tool!r}" if self.tool else ""
+        tool = f" {self.kind} {self.tool!r}" if self.tool else ""
         return f"{self.file}:{tool} at {self.pointer or '/'}: {self.message}"
 
 

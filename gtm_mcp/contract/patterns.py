@@ -16,6 +16,10 @@ import regex
 
 #: Seconds one fallback match may take.
 MATCH_TIMEOUT_S = 0.05
+#: Largest repetition count the fallback engine compiles (its compile time grows with the count;
+#: RE2 itself stops at 1000).
+MAX_REPEAT = 10_000
+_REPEAT = regex.compile(r"\{\s*(\d+)\s*(?:,\s*(\d*)\s*)?\}")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is expected (we fall back), not an error to log
 
@@ -42,6 +46,9 @@ def compiled(pattern: str) -> Callable[[str], bool]:
         fast = None
     if fast is not None:
         return lambda text: fast.search(text) is not None
+    counts = [int(n) for m in _REPEAT.finditer(pattern[:100_000]) for n in m.groups() if n]
+    if any(n > MAX_REPEAT for n in counts):
+        raise PatternError(f"pattern {pattern[:60]!r} repeats more than {MAX_REPEAT} times: too large to match safely")
     try:
         slow = regex.compile(pattern)
     except (regex.error, TypeError, ValueError) as e:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gtm_mcp.contract.definition import ToolDefinition
+from gtm_mcp.contract.surface import ResourceRead
 from gtm_mcp.contract.versions import EPISODE_FORMAT_VERSION, PROMPT_FORMAT_VERSION
 
 #: Who produced an outcome: a simulator, the real tool, or a recording played back.
@@ -96,7 +97,9 @@ class SimulationRequest:
     `hidden_context` is text the agent never sees (an RL episode's ground truth). `state` is a
     mutable dict owned by the session, private to the backend, for memory that outlives one call
     (it is dropped with the session). `world` is the session's declared initial world, if any.
-    `repair` is set on a re-ask.
+    `repair` is set on a re-ask. `resource` is set when the request is a `resources/read` rather
+    than a tool call: `tool` then stands in for the resource (`ResourceRead.as_tool`) and the prompt
+    format renders a resource read.
     """
 
     tool: ToolDefinition
@@ -109,6 +112,7 @@ class SimulationRequest:
     state: dict[str, Any] = field(default_factory=dict, compare=False)
     world: dict[str, Any] | None = None
     repair: Repair | None = None
+    resource: ResourceRead | None = None
 
     @property
     def expects_json(self) -> bool:

@@ -17,6 +17,9 @@ META_HIDDEN_CONTEXT = "gtm-mcp/hidden-context"
 META_SESSION_CONTEXT = "gtm-mcp/session-context"
 #: `_meta` key that, when true, starts the session afresh (a new episode) before this call.
 META_RESET = "gtm-mcp/reset"
+#: `_meta` key declaring the session's initial world (a JSON object; see gtm_mcp.sessions.world).
+#: A world different from the session's current one starts the session again from it.
+META_WORLD = "gtm-mcp/world"
 
 DEFAULT_SESSION = "default"
 STDIO_SESSION = "stdio"

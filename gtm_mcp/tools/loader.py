@@ -13,7 +13,10 @@ from pydantic import ValidationError
 
 from gtm_mcp.contract.definition import Origin, OriginKind, ToolDefinition, checked
 from gtm_mcp.contract.errors import ToolLoadError, ToolProblem
+from gtm_mcp.contract.surface import SurfaceDefinitions
 from gtm_mcp.tools import formats
+from gtm_mcp.tools.schema_loops import same_value_loop
+from gtm_mcp.tools.surface_formats import has_surface, parse_surface
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".yaml", ".yml")
 Namespace = Literal["auto", "always", "never"]
@@ -43,6 +46,15 @@ def _read_document(path: Path) -> tuple[Any, list[int] | None]:
         raise _ParseError(str(path), f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
 
 
+def read_document(path: str | Path) -> Any:
+    """One file's parsed document (JSON, YAML, JSON Lines as a list of records); ValueError naming
+    the file (and line) when it does not parse."""
+    try:
+        return _read_document(Path(path))[0]
+    except _ParseError as e:
+        raise ValueError(f"{e.where}: {e.message}") from None
+
+
 class _ParseError(Exception):
     def __init__(self, where: str, message: str) -> None:
         self.where, self.message = where, message
@@ -64,6 +76,8 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
     `origin` names `file` (a path, or a label such as `admin`), the JSON Lines line and the pointer."""
     module = formats.by_name(fmt) if fmt else formats.detect(doc)
     if module is None:
+        if has_surface(doc):  # resources / prompts only (gtm_mcp.tools.surface_formats reads them)
+            return [], []
         return [], [ToolProblem(file, None, "", "no tool definitions recognised; supported formats: "
                                 + ", ".join(formats.format_names()))]
     tools: list[ToolDefinition] = []
@@ -81,13 +95,14 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
         except ValidationError as e:
             for err in e.errors():
                 field = err["loc"][0] if err["loc"] else ""
-                sub = {"input_schema": "inputSchema", "output_schema": "outputSchema"}.get(str(field), field)
+                sub = {"input_schema": "inputSchema", "output_schema": "outputSchema",
+                       "check_profile": "_meta/gtm-mcp~1check-profile"}.get(str(field), field)
                 if module.NAME in ("mcp", "livemcpbench"):
                     field = sub
                 problems.append(ToolProblem(where, entry.name, f"{pointer}/{field}".rstrip("/"),
                                             err["msg"].removeprefix("Value error, ")))
             continue
-        found = checked(tool, where, pointer)
+        found = checked(tool, where, pointer) or _loops(tool, where, pointer)
         if found:
             if module.NAME in ("mcp", "livemcpbench"):
                 found = [ToolProblem(p.file, p.tool, p.pointer.replace("/input_schema", "/inputSchema", 1)
@@ -96,6 +111,19 @@ def parse_document(doc: Any, file: str, fmt: str | None = None, lines: list[int]
             continue
         tools.append(tool)
     return tools, problems
+
+
+def _loops(tool: ToolDefinition, where: str, pointer: str) -> list[ToolProblem]:
+    """A `$ref` loop that never reads deeper into the value makes every check of the tool's
+    arguments (or outputs) run in circles: refused here, at load time, never met at call time."""
+    problems = []
+    for field, schema in (("input_schema", tool.input_schema), ("output_schema", tool.output_schema)):
+        if schema is not None and (loop := same_value_loop(schema)) is not None:
+            problems.append(ToolProblem(where, tool.name, f"{pointer}/{field}{loop.rstrip('/')}",
+                                        "this $ref loop never reads deeper into the value (it goes only through "
+                                        "$ref, allOf, anyOf, oneOf, not or if/then/else), so no value could ever be "
+                                        "checked against it"))
+    return problems
 
 
 def files_under(paths: Iterable[str | Path]) -> tuple[list[Path], list[ToolProblem]]:
@@ -116,8 +144,17 @@ def files_under(paths: Iterable[str | Path]) -> tuple[list[Path], list[ToolProbl
 def load_lenient(paths: Iterable[str | Path], *, fmt: str | None = None,
                  namespace: Namespace = "auto") -> tuple[list[ToolDefinition], list[ToolProblem]]:
     """Every usable tool under `paths`, and every problem found (nothing raised for bad tools)."""
+    tools, _, problems = load_all(paths, fmt=fmt, namespace=namespace)
+    return tools, problems
+
+
+def load_all(paths: Iterable[str | Path], *, fmt: str | None = None, namespace: Namespace = "auto"
+             ) -> tuple[list[ToolDefinition], SurfaceDefinitions, list[ToolProblem]]:
+    """Every usable tool, resource, resource template and prompt under `paths`, and every problem
+    found in any of them (nothing raised for bad definitions)."""
     files, problems = files_under(paths)
     tools: list[ToolDefinition] = []
+    surface = SurfaceDefinitions()
     for path in files:
         try:
             doc, lines = _read_document(path)
@@ -130,8 +167,12 @@ def load_lenient(paths: Iterable[str | Path], *, fmt: str | None = None,
         got, bad = parse_document(doc, str(path), fmt, lines)
         tools.extend(got)
         problems.extend(bad)
+        if lines is None:  # JSON Lines files hold tools only
+            more, bad = parse_surface(doc, str(path))
+            surface.extend(more)
+            problems.extend(bad)
     unique, clashes = resolve_names(tools, namespace)
-    return unique, problems + clashes
+    return unique, surface, problems + clashes
 
 
 def load_tools(paths: Iterable[str | Path], *, fmt: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gtm_mcp.contract.definition import ToolDefinition
@@ -20,8 +21,11 @@ def _target(spec: str) -> Any:
     return StdioServerParameters(command=argv[0], args=argv[1:])
 
 
-async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0) -> list[dict[str, Any]]:
-    """The server's `tools/list` entries (MCP wire form), following pagination cursors."""
+async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0,
+                          inspect: Callable[[Any, list[dict[str, Any]]], Awaitable[None]] | None = None,
+                          ) -> list[dict[str, Any]]:
+    """The server's `tools/list` entries (MCP wire form), following pagination cursors. `inspect`
+    (client, entries) runs on the same connection afterwards (mirror_profile.py's detection)."""
     import anyio
     from mcp import Client
 
@@ -35,6 +39,8 @@ async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0) -> list[dict[st
                 cursor = page.next_cursor
                 if not cursor:
                     break
+            if inspect is not None:
+                await inspect(client, entries)
     return entries
 
 

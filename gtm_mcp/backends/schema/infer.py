@@ -8,7 +8,7 @@ from gtm_mcp.backends.schema.vocabulary import singular, words
 from gtm_mcp.contract.definition import ToolDefinition
 
 CREATE = {"create", "add", "new", "insert", "post", "register", "upload", "book", "make", "generate", "submit",
-          "open", "start", "schedule", "place", "write", "save", "store", "publish", "reserve", "invite"}
+          "start", "schedule", "place", "write", "save", "store", "publish", "reserve", "invite"}
 SEND = {"send", "email", "notify", "message", "reply", "tweet", "share", "forward"}
 DELETE = {"delete", "remove", "cancel", "drop", "destroy", "clear", "unsubscribe", "archive", "revoke", "close"}
 UPDATE = {"update", "edit", "modify", "set", "change", "patch", "rename", "move", "toggle", "enable", "disable",

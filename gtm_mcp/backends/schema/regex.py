@@ -1,5 +1,6 @@
 """A string that matches a regular expression (for `pattern` in JSON Schemas), from Python's own
-regex parser. Covers literals, classes, repeats, groups, alternation and anchors."""
+regex parser. Covers literals, classes, repeats, groups, alternation and anchors. Written strings
+are capped in length, and checked with the contract's safe matcher (no catastrophic backtracking)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import random
 import re
 import string
 from typing import Any
+
+from gtm_mcp.contract import patterns
 
 try:  # Python 3.11+
     from re import _constants as sre_c  # type: ignore[attr-defined]
@@ -44,7 +47,11 @@ def _class_chars(items: list[tuple[Any, Any]]) -> str:
     return "".join(chars) or "a"
 
 
-def _emit(parsed: Any, rng: random.Random, groups: dict[int, str]) -> str:
+class _TooLong(Exception):
+    pass
+
+
+def _emit(parsed: Any, rng: random.Random, groups: dict[int, str], budget: list[int]) -> str:
     out = []
     for op, av in parsed:
         if op is sre_c.LITERAL:
@@ -59,19 +66,22 @@ def _emit(parsed: Any, rng: random.Random, groups: dict[int, str]) -> str:
             lo, hi, sub = av
             hi = lo + 3 if hi is sre_c.MAXREPEAT else hi
             count = rng.randint(lo, max(lo, min(hi, lo + 3)))
-            out.extend(_emit(sub, rng, groups) for _ in range(count))
+            budget[0] -= count
+            if budget[0] < 0:
+                raise _TooLong
+            out.extend(_emit(sub, rng, groups, budget) for _ in range(count))
         elif op is sre_c.SUBPATTERN:
             group, _, _, sub = av
-            text = _emit(sub, rng, groups)
+            text = _emit(sub, rng, groups, budget)
             if group:
                 groups[group] = text
             out.append(text)
         elif op is sre_c.BRANCH:
-            out.append(_emit(rng.choice(av[1]), rng, groups))
+            out.append(_emit(rng.choice(av[1]), rng, groups, budget))
         elif op is sre_c.GROUPREF:
             out.append(groups.get(av, ""))
         elif op is getattr(sre_c, "ATOMIC_GROUP", None):
-            out.append(_emit(av, rng, groups))
+            out.append(_emit(av, rng, groups, budget))
         elif op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
             continue
         elif op is sre_c.CATEGORY:
@@ -79,18 +89,21 @@ def _emit(parsed: Any, rng: random.Random, groups: dict[int, str]) -> str:
     return "".join(out)
 
 
-def string_matching(pattern: str, rng: random.Random, attempts: int = 8) -> str | None:
-    """A string `re.search(pattern, s)` accepts, or None when none was found."""
+def string_matching(pattern: str, rng: random.Random, attempts: int = 8, max_chars: int = 10_000) -> str | None:
+    """A string the pattern matches (JSON Schema `pattern` semantics), at most `max_chars` long, or
+    None when none was found."""
     try:
         parsed = sre_p.parse(pattern)
-        compiled = re.compile(pattern)
-    except (re.error, ValueError, TypeError):
+    except (re.error, ValueError, TypeError, RecursionError):
         return None
     for _ in range(attempts):
         try:
-            text = _emit(parsed, rng, {})
-        except (StopIteration, ValueError, IndexError):
+            text = _emit(parsed, rng, {}, [max(max_chars, 0)])
+        except (StopIteration, ValueError, IndexError, RecursionError, _TooLong):
             return None
-        if compiled.search(text):
-            return text
+        try:
+            if len(text) <= max_chars and patterns.search(pattern, text):
+                return text
+        except ValueError:  # the pattern times out or neither engine reads it
+            return None
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from functools import lru_cache
 
 FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Radia", "Tim", "Frances", "Guido"]
 LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Perlman", "Lee"]
@@ -20,10 +21,20 @@ _ID_SUFFIX = re.compile(r"(^id$|_id$|Id$|_ids?$|^uuid$|_uuid$|^key$|_key$|^slug$
 
 def words(name: str) -> list[str]:
     """snake_case / camelCase / kebab-case name → lower-case words."""
+    return list(_words(name)) if len(name) <= 200 else _split(name)
+
+
+@lru_cache(maxsize=16384)
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(_split(name))
+
+
+def _split(name: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
 
 
+@lru_cache(maxsize=16384)
 def is_id_field(name: str) -> bool:
     return bool(_ID_SUFFIX.search(name)) or name.lower() in {"id", "uid", "guid"}
 
@@ -34,12 +45,18 @@ def id_prefix(name: str) -> str:
     return (stem if len(stem) <= 8 else stem[:4]).lower()
 
 
+_INVARIANT = {"news", "series", "species", "physics", "analytics", "mathematics", "data", "canvas", "alias", "atlas",
+              "chaos", "bias", "gas", "lens", "status", "bus", "its", "this", "has", "was", "is", "does"}
+
+
 def singular(word: str) -> str:
+    if word in _INVARIANT:
+        return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith("ses") or word.endswith("xes"):
+    if word.endswith(("sses", "xes", "ches", "shes", "tuses", "zzes")) and len(word) > 4:
         return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         return word[:-1]
     return word
 
@@ -48,14 +65,18 @@ def person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
 
 
-def sentence(rng: random.Random, topic: str) -> str:
+def sentence(rng: random.Random, topic: str, name: str = "") -> str:
+    """A short, neutral text about the topic for a free-text field (no invented claims: no counts,
+    no "last updated ... ago")."""
     topic = topic.strip() or rng.choice(WORDS)
-    templates = [
-        "Result for {t}: the request was processed and {n} matching records were found.",
-        "Summary of {t}: everything looks consistent; last updated {n} minutes ago.",
-        "{T} — details retrieved successfully ({n} items considered).",
-    ]
-    return rng.choice(templates).format(t=topic, T=topic[:1].upper() + topic[1:], n=rng.randint(2, 40))
+    label = next((w for w in words(name) if w in _LABELLED), "")
+    if label:
+        return f"{label.title()} of {topic}."
+    return f"{topic[:1].upper()}{topic[1:]}."
+
+
+_LABELLED = {"description", "summary", "details", "explanation", "analysis", "conclusion", "note", "notes",
+             "comment", "overview", "report"}
 
 
 def string_for(name: str, rng: random.Random, topic: str) -> str:
@@ -91,7 +112,7 @@ def string_for(name: str, rng: random.Random, topic: str) -> str:
         return f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}"
     if w & {"description", "summary", "content", "text", "body", "message", "snippet", "result", "answer",
             "output", "details", "note", "notes", "analysis", "conclusion", "explanation", "comment"}:
-        return sentence(rng, topic)
+        return sentence(rng, topic, name)
     if w & {"language", "lang", "locale"}:
         return rng.choice(["en", "de", "ja", "pt", "fr"])
     if w & {"type", "category", "kind", "format", "unit"}:

@@ -11,6 +11,9 @@ Layout, stable parts first so that an engine's prefix cache is reused:
 3. the current call, last, as a `user` turn: the hidden context (if any), then tool name and arguments.
 4. on a repair round: the refused answer as an `assistant` turn and the problem as a `user` turn.
 
+A `resources/read` (`request.resource` set) renders the same way with the resource in place of the
+tool (`gtm_mcp.contract.prompt.resource`); tool calls are unaffected.
+
 An answer is read back by `gtm_mcp.contract.prompt.parse.read_answer`: `Error: ...` is a refusal
 (an MCP isError result); otherwise JSON when the tool has an output schema, text when it has none.
 
@@ -104,9 +107,15 @@ class RenderedPrompt:
 def render_prompt(request: SimulationRequest, *, token_budget: int | None = None,
                   count_tokens: TokenCounter = estimate_tokens) -> RenderedPrompt:
     """The chat messages for `request` (see the module doc), fitted to `token_budget` if given."""
-    head = [system_message(request.tool, request.output_schema)]
+    if request.resource is None:
+        head = [system_message(request.tool, request.output_schema)]
+        tail = [current_message(request.tool.name, request.arguments, request.hidden_context)]
+    else:  # a resources/read (see prompt/resource.py): the same layout with the resource for the tool
+        from gtm_mcp.contract.prompt.resource import resource_current_message, resource_system_message
+
+        head = [resource_system_message(request.resource)]
+        tail = [resource_current_message(request.resource, request.hidden_context)]
     turns = history_turns(request.history)
-    tail = [current_message(request.tool.name, request.arguments, request.hidden_context)]
     if request.repair is not None:
         tail += [{"role": "assistant", "content": request.repair.previous_answer},
                  {"role": "user", "content": REPAIR_TEMPLATE.format(problem=request.repair.problem)}]

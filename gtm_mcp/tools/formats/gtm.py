@@ -11,7 +11,10 @@ from typing import Any
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "gtm"
-KEYS = {"name", "description", "input_schema", "output_schema", "domains", "server"}
+KEYS = {"name", "description", "input_schema", "output_schema", "domains", "server", "check_profile",
+        "output_content"}
+#: keys of a GTM document besides its tools: the rest of the surface (gtm_mcp.tools.surface_formats)
+SURFACE_KEYS = {"resources", "resource_templates", "prompts"}
 
 
 def _is_tool(item: Any) -> bool:
@@ -25,6 +28,8 @@ def detect(doc: Any) -> bool:
 
 
 def entries(doc: Any) -> Iterator[Entry]:
+    if isinstance(doc, dict) and "tools" not in doc and SURFACE_KEYS & set(doc):
+        return  # a document of resources / prompts only
     for pointer, item in items_of(doc, ("tools",)):
         if not isinstance(item, dict):
             yield Entry(pointer, problem=f"expected a tool object, got {type(item).__name__}")
@@ -38,4 +43,6 @@ def entries(doc: Any) -> Iterator[Entry]:
         fields = dict(item)
         if isinstance(fields.get("domains"), list):
             fields["domains"] = tuple(fields["domains"])
+        if isinstance(fields.get("output_content"), list):
+            fields["output_content"] = tuple(fields["output_content"])
         yield Entry(pointer, fields)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gtm_mcp.contract.definition import OUTPUT_CONTENT_META
 from gtm_mcp.tools.formats import Entry, items_of
 
 NAME = "mcp"
+#: The `_meta` key of an MCP tool entry naming its argument-checking profile (strict, pydantic, zod);
+#: `gtm-mcp mirror` writes it, since `tools/list` has no field for it.
+META_CHECK_PROFILE = "gtm-mcp/check-profile"
 
 
 def _unwrap(doc: Any) -> tuple[str, Any]:
@@ -43,6 +47,12 @@ def entry_of(item: Any, pointer: str, server: str | None = None) -> Entry:
     }
     if item.get("outputSchema") is not None:
         fields["output_schema"] = item["outputSchema"]
+    meta = item.get("_meta")
+    if isinstance(meta, dict) and isinstance(meta.get(OUTPUT_CONTENT_META), list):
+        fields["output_content"] = tuple(meta[OUTPUT_CONTENT_META])
     if server:
         fields["server"] = server
+    meta = item.get("_meta")
+    if isinstance(meta, dict) and meta.get(META_CHECK_PROFILE) is not None:
+        fields["check_profile"] = meta[META_CHECK_PROFILE]
     return Entry(pointer, fields)

@@ -1,6 +1,7 @@
 """An in-test OpenAI-compatible endpoint (real HTTP on a free port) with scriptable behaviour.
 
-Behaviour is chosen per request by the `model` name: `ok`, `slow:<seconds>`, `garbage`,
+Behaviour is chosen per request by the `model` name: `ok`, `slow:<seconds>`, `slowfor:<seconds>:<marker>`
+(slow only for requests whose messages hold the marker: one server, one backend, some calls slow), `garbage`,
 `prose`, `fail:<n>` (HTTP 500 n times, then ok), `down500` (always 500), `rate:<n>` (429 n times),
 `nostructured` (400 whenever `response_format` is sent), `picky` (400 for a schema holding `x-exotic`),
 `always400`, `notcompletion` (200 with a non-OpenAI body).
@@ -71,6 +72,10 @@ class FakeEndpoint:
         kind, _, arg = model.partition(":")
         if kind == "slow":
             await asyncio.sleep(float(arg))
+        elif kind == "slowfor":
+            seconds, _, marker = arg.partition(":")
+            if marker in json.dumps(body.get("messages", []), ensure_ascii=False):
+                await asyncio.sleep(float(seconds))
         elif kind == "garbage":
             return PlainTextResponse("<html>502 Bad Gateway</html>", status_code=200)
         elif kind == "notcompletion":

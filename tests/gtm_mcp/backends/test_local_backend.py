@@ -36,10 +36,8 @@ def req(tool: ToolDefinition = FINITE, **kw) -> SimulationRequest:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from tiny_model import tiny_random_qwen2
-
-    return str(tiny_random_qwen2(tmp_path_factory.mktemp("tiny")))
+def tiny(tiny_model: str) -> str:
+    return tiny_model
 
 
 def test_constrained_outputs_are_schema_valid_and_concurrent_calls_batch(tiny: str) -> None:
@@ -126,6 +124,41 @@ def test_missing_model_is_a_backend_error_and_health_down(tmp_path: Path) -> Non
     anyio.run(main)
     with pytest.raises(ValueError, match="--model"):
         create_backend(BackendOptions(backend="local"))
+
+
+def test_a_full_queue_answers_busy_at_once(tiny: str) -> None:
+    """With `max_queue` calls already waiting, another call is answered "busy" right away as an
+    isError result (never queued without bound), and the backend serves again afterwards."""
+    from gtm_mcp.calls.pipeline import Outcome, Simulator
+    from gtm_mcp.sessions.store import SessionStore
+    from gtm_mcp.tools.catalog import ToolCatalog
+
+    backend = LocalBackend(tiny, max_new_tokens=48, constrained="on", max_batch=1, max_queue=1)
+    simulator = Simulator(ToolCatalog([FINITE]), backend, SessionStore(), call_timeout_s=60)
+
+    async def main() -> tuple[list[Any], list[float], Any]:
+        await backend.simulate(req())  # loaded
+        results: list[Any] = [None] * 6
+        times: list[float] = [0.0] * 6
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            results[i] = await simulator.call("check_flag", {"flag": f"f{i}"}, session_key=f"s{i}")
+            times[i] = time.perf_counter() - start
+
+        async with anyio.create_task_group() as tg:
+            for i in range(6):
+                tg.start_soon(one, i)
+        after = await simulator.call("check_flag", {"flag": "again"}, session_key="later")
+        return results, times, after
+
+    results, times, after = anyio.run(main)
+    busy = [i for i, r in enumerate(results) if r.is_error and "busy" in r.text]
+    served = [i for i, r in enumerate(results) if i not in busy]
+    assert len(busy) >= 3 and served, [r.text for r in results]
+    assert all(results[i].outcome is Outcome.SIMULATOR_FAILED and "--max-queue 1" in results[i].text for i in busy)
+    assert max(times[i] for i in busy) <= min(times[i] for i in served)  # refused at once, not after waiting
+    assert backend.stats["busy"] == len(busy) and not after.is_error and backend._in_flight == 0
 
 
 @pytest.mark.slow

@@ -247,7 +247,7 @@ def test_many_calls_in_flight_at_once(endpoint: FakeEndpoint) -> None:
         await b.aclose()
         return elapsed
 
-    assert run(main) < 0.5 * 2.5  # serialised would be 32 s; a pool of 8 would be ~4 s
+    assert run(main) < 3.0  # serialised would be 32 s, a pool of 8 ~4 s; all 64 at once ~0.5 s (idle machine)
 
 
 def test_model_is_discovered_and_context_window_drops_old_turns(endpoint: FakeEndpoint) -> None:

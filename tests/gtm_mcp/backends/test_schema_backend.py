@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
 import anyio
 import pytest
 from conftest import EXAMPLE_TOOLS, LIVEMCPBENCH, SEAL_TOOLS, STABLETOOLBENCH, need
 
-from gtm_mcp.backends.schema import SchemaBackend, infer_output_schema
+from gtm_mcp.backends.schema import SchemaBackend, infer_output_schema, load_rules
+from gtm_mcp.backends.schema.rules import snake
 from gtm_mcp.calls.pipeline import Simulator
 from gtm_mcp.contract.definition import ToolDefinition, validator_class_for
 from gtm_mcp.contract.records import SimulationRequest
@@ -20,16 +26,51 @@ def simulate(backend: SchemaBackend, tool: ToolDefinition, args: dict, state: di
                                                   state={} if state is None else state))
 
 
+WEEKDAYS = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+
+
+def meaning_problems(value: Any, rules: Any, where: str = "") -> Iterator[str]:
+    """Fields whose name says datetime, date or weekday but whose value is not one, and filler prose."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            kinds = rules.kinds_of(key)
+            if isinstance(item, str) and item and kinds:
+                s = snake(key)
+                try:
+                    if kinds[0] in ("datetime", "created_time", "modified_time") and "time" in s:
+                        datetime.fromisoformat(item)
+                    elif kinds[0] == "date" and s.endswith("date"):
+                        datetime.fromisoformat(item)
+                except ValueError:
+                    yield f"{where}/{key}: {item!r} is not a {kinds[0]}"
+                if kinds[0] == "weekday" and item not in WEEKDAYS:
+                    yield f"{where}/{key}: {item!r} is not a weekday"
+            if isinstance(item, str) and ("last updated" in item or "everything looks consistent" in item):
+                yield f"{where}/{key}: filler prose {item!r}"
+            yield from meaning_problems(item, rules, f"{where}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from meaning_problems(item, rules, f"{where}/{i}")
+
+
 @pytest.mark.parametrize("path", [LIVEMCPBENCH, SEAL_TOOLS, STABLETOOLBENCH])
-def test_every_real_tool_gets_a_valid_output(path) -> None:
+def test_every_real_tool_gets_a_valid_output_whose_fields_mean_what_they_say(path) -> None:
+    """Valid for the schema, and no `"datetime": "meadow prism"`: a field whose name says datetime,
+    date or weekday holds one (unless the tool's own schema constrains it otherwise)."""
     backend = SchemaBackend(seed=3)
+    rules = load_rules()
     tools = load_tools([need(path)])
+    checked = 0
     for tool in tools:
         schema = tool.output_schema or infer_output_schema(tool)
         cls = validator_class_for(schema)
         out = simulate(backend, tool, {})
         errors = list(cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(out))
         assert not errors, (tool.name, errors[0].message)
+        problems = list(meaning_problems(out, rules))
+        assert not problems, (tool.name, problems)
+        checked += "datetime" in json.dumps(out) or "date" in json.dumps(out)
+    assert checked > 10
 
 
 def test_deterministic_for_a_seed_and_different_across_seeds() -> None:

@@ -45,3 +45,11 @@ def test_pattern_properties_and_additional_properties_use_the_safe_engine() -> N
     assert time.perf_counter() - start < 0.2
     assert any("is not of type 'integer'" in m for m in errors)
     assert any("do not match any of the regexes" in m or "does not match any of the regexes" in m for m in errors)
+
+
+def test_huge_repetition_counts_are_refused_not_compiled_for_minutes() -> None:
+    start = time.perf_counter()
+    with pytest.raises(patterns.PatternError, match="too large"):
+        patterns.search("^a{100000000}$", "aaa")
+    assert time.perf_counter() - start < 0.5
+    assert patterns.search("^a{3}(?=b)", "aaab")  # counts that fit still work in the fallback engine

@@ -53,7 +53,7 @@ def test_admin_add_and_remove_notify_legacy_and_modern_clients(example_server) -
                     await anyio.sleep(0.05)
             assert "book_flight" in [t.name for t in (await modern.list_tools()).tools]
             ok = await legacy.call_tool("book_flight", {"origin": "LIS", "destination": "OSL"})
-            assert not ok.is_error and ok.structured_content["origin"] == "LIS"
+            assert not ok.is_error and "LIS" in ok.content[0].text  # no output schema: a text answer
 
             legacy_messages.clear()
             async with httpx.AsyncClient(base_url=base) as admin:

@@ -26,8 +26,8 @@ def test_broken_edits_keep_the_previous_tools_and_are_read_once(tmp_path: Path, 
     assert catalog.names() == ["ok"]
 
     reads: list[Path] = []
-    load = watch.load_lenient
-    monkeypatch.setattr(watch, "load_lenient", lambda paths, **kw: reads.extend(paths) or load(paths, **kw))
+    load = watch.load_all
+    monkeypatch.setattr(watch, "load_all", lambda paths, **kw: reads.extend(paths) or load(paths, **kw))
     for broken, stamp in (("{not json", 2000),
                           (json.dumps([{**tool, "name": "new"}, {**tool, "name": "bad one"}]), 3000)):
         write(file, broken, stamp)

@@ -129,3 +129,21 @@ def test_gtm_format_round_trips_every_livemcpbench_tool(tmp_path: Path) -> None:
     assert [t.identity() for t in again] == [t.identity() for t in tools]
     assert [(t.output_schema, t.domains) for t in again] == [(t.output_schema, t.domains) for t in tools]
     assert "source" not in tools[0].to_gtm()
+
+
+def test_ref_loops_that_never_descend_are_refused_at_load_time() -> None:
+    """`{"$ref": "#"}` at its own root (found by the fuzz tests: every check recursed without end)
+    and loops through allOf/anyOf are refused with the pointer; recursion through properties is fine."""
+    from gtm_mcp.tools.loader import parse_document
+
+    doc = [{"name": "root_loop", "inputSchema": {"type": "object", "$ref": "#"}},
+           {"name": "defs_loop", "inputSchema": {"type": "object"}, "outputSchema": {
+               "type": "object", "$defs": {"x": {"allOf": [{"$ref": "#/$defs/y"}]},
+                                           "y": {"anyOf": [{"$ref": "#/$defs/x"}]}},
+               "properties": {"p": {"$ref": "#/$defs/x"}}}},
+           {"name": "tree", "inputSchema": {"type": "object", "properties": {"l": {"$ref": "#"}, "r": {"$ref": "#"}}}}]
+    tools, problems = parse_document(doc, "loops.json")
+    assert [t.name for t in tools] == ["tree"]
+    assert [(p.tool, p.pointer) for p in problems] == [("root_loop", "/0/inputSchema"),
+                                                        ("defs_loop", "/1/outputSchema/$defs/x")]
+    assert all("never reads deeper" in p.message for p in problems)
