@@ -124,7 +124,7 @@ def read_sft(path: Path) -> list[SFTRecord]:
 
 def _known_tool_fields(data: Any, dropped: Counter[str]) -> Any:
     """The episode with tool fields this version's `ToolDefinition` does not know removed (counted):
-    an export written by a newer contract (e.g. a tool's `check_profile`) stays readable."""
+    an export written by a newer contract (a tool field added later) stays readable."""
     if isinstance(data, dict) and isinstance(data.get("tools"), list):
         known = set(ToolDefinition.model_fields)
         for tool in data["tools"]:
