@@ -26,7 +26,7 @@ if [ "$MODE" = serve ]; then
 fi
 # torch 2.13.0 is a CPU wheel on this machine kind; any other spec downloads a multi-GB CUDA build.
 .venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e '.[coverage,local,synthesis,dev,redis,rl]'
+.venv/bin/pip install -q -e '.[coverage,local,synthesis,train,dev,redis,rl]'
 for extra in scripts/setup_*.sh; do
   [ -f "$extra" ] && bash "$extra"
 done

@@ -144,17 +144,31 @@ CHATML_TEMPLATE = (
 )
 
 
+def built_model(name: str) -> Path | None:
+    """The folder of a model built into the cache under `name` (`gtm-train build --name NAME`,
+    e.g. `gtm-smollm2`), or None."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    folder = cache_dir() / name
+    return folder if (folder / "config.json").is_file() else None
+
+
 def resolve_model(spec: str) -> str:
     """What a `--model` value names for in-process loading: a packaged model name (`smollm2`) is
     converted/located and its folder returned; an existing directory or `.gguf` file is returned as
-    is. Raises `ModelNotFoundError` otherwise."""
+    is; otherwise a model built into the cache under that name (`gtm-smollm2`, by `gtm-train build`).
+    Raises `ModelNotFoundError` otherwise."""
     if spec in PACKAGED:
         return str(packaged_model(spec))
     path = Path(spec).expanduser()
     if path.exists():
         return str(path)
-    raise ModelNotFoundError(f"model {spec!r} is neither a packaged model ({', '.join(PACKAGED)}) "
-                             "nor an existing directory or .gguf file")
+    built = built_model(spec)
+    if built is not None:
+        return str(built)
+    raise ModelNotFoundError(f"model {spec!r} is neither a packaged model ({', '.join(PACKAGED)}), an existing "
+                             f"directory or .gguf file, nor a model built into {cache_dir()} (`gtm-train build "
+                             f"--name {spec}`)")
 
 
 def _spec(name: str) -> PackagedModel:
