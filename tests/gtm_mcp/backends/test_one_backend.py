@@ -75,7 +75,7 @@ def test_local_long_generation_does_not_block_other_sessions(tiny_model: str, tm
          "outputSchema": {"type": "object", "properties": {"set": {"type": "boolean"}}, "required": ["set"],
                           "additionalProperties": False}}]}))
     with gtm_server("--backend", "local", "--model", tiny_model, "--dtype", "float32", "--structured-output", "on",
-                    "--max-new-tokens", "120", "--timeout", "300", "--call-timeout", "600", tmp=tmp_path,
+                    "--max-new-tokens", "600", "--timeout", "300", "--call-timeout", "600", tmp=tmp_path,
                     tools=tools, ready_s=120) as server:
         async def main() -> dict[str, Any]:
             seen: dict[str, Any] = {"healthz": []}
