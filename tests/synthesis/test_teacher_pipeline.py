@@ -10,12 +10,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import LIVEMCPBENCH, REPO, SEAL_TOOLS
-from synth_data import need
+from synth_data import need, require_vllm, vllm_server
 
 from gtm_mcp.calls.arguments import check_arguments
 from gtm_mcp.contract import EpisodeRecord
@@ -24,8 +25,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # vLLM starts in ~40 
 
 
 @pytest.fixture(scope="module")
-def teacher_url(smollm2_vllm: str) -> str:
-    return smollm2_vllm  # one vLLM for the whole run (tests/conftest.py)
+def teacher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model = require_vllm()
+    with vllm_server(model, tmp_path_factory.mktemp("vllm") / "vllm.log") as url:
+        yield url
 
 
 def sources(folder: Path) -> list[str]:

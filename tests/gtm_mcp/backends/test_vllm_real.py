@@ -6,6 +6,7 @@ GTM_TEST_SKIP_VLLM=1)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import anyio
@@ -13,15 +14,19 @@ import jsonschema
 import pytest
 from openai_fakes import RecordingProxy
 from server_proc import TOOLS, call, gtm_server, result_text
+from vllm_proc import require_vllm, vllm_server
 
 pytestmark = pytest.mark.slow
 SCHEMAS = {t["name"]: t["outputSchema"] for t in json.loads(TOOLS.read_text())["tools"]}
 
 
 @pytest.fixture(scope="module")
-def stack(smollm2_vllm: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, RecordingProxy]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, RecordingProxy]]:
+    model = require_vllm()
     tmp = tmp_path_factory.mktemp("vllm")
-    with RecordingProxy(smollm2_vllm) as proxy:
+    start = time.perf_counter()
+    with vllm_server(model, tmp / "vllm.log") as url, RecordingProxy(url) as proxy:
+        print(f"vllm ready in {time.perf_counter() - start:.1f} s")
         with gtm_server("--backend", "openai", "--base-url", proxy.url, "--model", "smollm2",
                         "--structured-output", "on", "--timeout", "120", "--max-new-tokens", "96",
                         tmp=tmp) as server:
