@@ -154,20 +154,14 @@ def _save_mirrored_tools(process: LaunchedServer, path: Path) -> None:
     import anyio
     from mcp import Client
 
+    from gtm_mcp.tools.mirror import list_all_tools
+
     sources = httpx.get(f"{process.base}/admin/tools", timeout=30).json()["tools"]
     mirrored = {t["name"] for t in sources if str(t.get("source") or "").startswith("mirror:")}
 
     async def listing() -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
         async with Client(process.url) as client:
-            cursor = None
-            while True:
-                page = await client.list_tools(cursor=cursor)
-                entries += [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in page.tools
-                            if t.name in mirrored]
-                cursor = page.next_cursor
-                if not cursor:
-                    return entries
+            return [t for t in await list_all_tools(client) if t["name"] in mirrored]
 
     path.write_text(json.dumps({"tools": anyio.run(listing)}, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")

@@ -21,6 +21,18 @@ def _target(spec: str) -> Any:
     return StdioServerParameters(command=argv[0], args=argv[1:])
 
 
+async def list_all_tools(client: Any) -> list[dict[str, Any]]:
+    """Every `tools/list` entry of a connected client's server (MCP wire form), following cursors."""
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        entries += [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in page.tools]
+        cursor = page.next_cursor
+        if not cursor:
+            return entries
+
+
 async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0,
                           inspect: Callable[[Any, list[dict[str, Any]]], Awaitable[None]] | None = None,
                           ) -> list[dict[str, Any]]:
@@ -29,16 +41,9 @@ async def fetch_tool_list(spec: str, *, timeout_s: float = 60.0,
     import anyio
     from mcp import Client
 
-    entries: list[dict[str, Any]] = []
     with anyio.fail_after(timeout_s):
         async with Client(_target(spec)) as client:
-            cursor = None
-            while True:
-                page = await client.list_tools(cursor=cursor)
-                entries += [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in page.tools]
-                cursor = page.next_cursor
-                if not cursor:
-                    break
+            entries = await list_all_tools(client)
             if inspect is not None:
                 await inspect(client, entries)
     return entries

@@ -54,16 +54,10 @@ async def list_tools(client: Any, label: str, *, check_profile: str | None = "au
     carries the server's argument-checking profile: detected as `gtm-mcp --mirror` does
     (`gtm_mcp.tools.mirror_profile`, which may call one read-only tool with a wrongly typed value)
     for `auto`, as given otherwise, none for None."""
+    from gtm_mcp.tools.mirror import list_all_tools
     from gtm_mcp.tools.mirror_profile import detect, with_profile
 
-    entries: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = await client.list_tools(cursor=cursor)
-        entries += [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in page.tools]
-        cursor = page.next_cursor
-        if not cursor:
-            break
+    entries = await list_all_tools(client)
     if check_profile == "auto":
         check_profile = (await detect(client, entries)).profile
     if check_profile:
